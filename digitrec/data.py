@@ -75,11 +75,16 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes in protocol 2; turns text into bytes, nothing more
     }
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"refusing to load {module}.{name} from MNIST pickle")
+        if module == "_codecs":
+            import codecs
+
+            return codecs.encode
         if name == "_reconstruct":
             from numpy._core.multiarray import _reconstruct
 

@@ -1,0 +1,108 @@
+"""Evaluate a trained model: ``python -m digitrec.evaluate [FOLDER]``.
+
+Prints MNIST test accuracy, per-class accuracy and accuracy on the canvas set (the
+same test digits re-rendered as a drawing canvas delivers them and passed through
+:func:`digitrec.preprocess.normalize`), then writes ``metrics.json``, the
+confusion-matrix and training-curve PNGs, and the model card into the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.constants import CLASS_NAMES, NUM_CLASSES, PIXEL_MAX
+from digitrec.inference import BUNDLED_WEIGHTS, Recognizer
+from digitrec.preprocess import normalize
+from digitrec.render import STYLES, render_on_canvas
+
+CANVAS_SEED = 2024  # the canvas set is the same every time it is built
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Counts, rows = true class, columns = predicted class."""
+    cm = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
+    np.add.at(cm, (y_true.astype(int), y_pred.astype(int)), 1)
+    return cm
+
+
+def predict_classes(rec: Recognizer, inputs: np.ndarray) -> np.ndarray:
+    probs = np.concatenate([rec.forward(inputs[i : i + 1024]) for i in range(0, len(inputs), 1024)])
+    return probs.argmax(1)
+
+
+def canvas_inputs(digits: np.ndarray, seed: int = CANVAS_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Normalized model inputs for the canvas set, and the style index of each canvas."""
+    rng = np.random.default_rng(seed)
+    inputs, styles = [], []
+    for i, digit in enumerate(digits):
+        style = STYLES[i % len(STYLES)]
+        inputs.append(normalize(render_on_canvas(digit, rng, style=style)))
+        styles.append(i % len(STYLES))
+    return np.stack(inputs), np.array(styles)
+
+
+def evaluate(rec: Recognizer, limit: int = 0) -> dict:
+    """Accuracy figures for ``rec`` on MNIST test and on the canvas set (first ``limit`` digits if set)."""
+    from digitrec.data import load_mnist
+
+    _, (x_test, y_test) = load_mnist()
+    if limit:
+        x_test, y_test = x_test[:limit], y_test[:limit]
+    # MNIST digits are already normalized the MNIST way: only the intensity scale changes.
+    pred = predict_classes(rec, x_test.astype(np.float32) / PIXEL_MAX)
+    cm = confusion_matrix(y_test, pred)
+    start = time.time()
+    canvas_x, canvas_style = canvas_inputs(x_test)
+    canvas_pred = predict_classes(rec, canvas_x)
+    canvas_correct = canvas_pred == y_test
+    return {
+        "mnist_test_accuracy": float((pred == y_test).mean()),
+        "mnist_test_errors": int((pred != y_test).sum()),
+        "per_class_accuracy": {CLASS_NAMES[c]: float(cm[c, c] / cm[c].sum()) for c in range(NUM_CLASSES)},
+        "confusion_matrix": cm.tolist(),
+        "canvas_accuracy": float(canvas_correct.mean()),
+        "canvas_accuracy_by_style": {
+            style: float(canvas_correct[canvas_style == i].mean()) for i, style in enumerate(STYLES)
+        },
+        "canvas_seconds": round(time.time() - start, 1),
+        "test_digits": int(len(y_test)),
+        "parameters": int(rec.model.count_params()),
+    }
+
+
+def evaluate_and_report(folder: str | Path = BUNDLED_WEIGHTS, limit: int = 0) -> dict:
+    """Evaluate the model in ``folder``, print the figures, and write metrics, PNGs and the model card there."""
+    from digitrec import card, plots
+
+    folder = Path(folder)
+    rec = Recognizer.load(folder)
+    metrics = evaluate(rec, limit)
+    print(f"MNIST test accuracy: {metrics['mnist_test_accuracy']:.2%} ({metrics['mnist_test_errors']} errors)")
+    print("per class:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["per_class_accuracy"].items()))
+    print(f"canvas-set accuracy: {metrics['canvas_accuracy']:.2%}")
+    print("canvas by style:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["canvas_accuracy_by_style"].items()))
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), folder / "confusion_matrix.png")
+    history = rec.info.get("history")
+    if history:
+        plots.training_curves_png(history, folder / "training_curves.png")
+    card.write_model_card(folder)
+    print(f"wrote metrics.json, PNGs and README.md (model card) to {folder}")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", default=str(BUNDLED_WEIGHTS), help="model folder (default: weights/)")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N test digits only")
+    args = parser.parse_args(argv)
+    evaluate_and_report(args.folder, args.limit)
+
+
+if __name__ == "__main__":
+    main()

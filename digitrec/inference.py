@@ -1,0 +1,139 @@
+"""The predictor: load a trained model once, then recognize drawings in milliseconds.
+
+``model.predict()`` builds a data pipeline on every call (~45 ms for one image); a
+``tf.function`` forward pass traced once for any batch size costs about a millisecond.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
+from digitrec.preprocess import normalize
+
+BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+BATCH_SIZE = 64  # images per forward pass in predict_batch
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """No loadable model at the requested location."""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What the model saw and what it concluded."""
+
+    input: np.ndarray  # the (28, 28) float image fed to the network
+    probabilities: dict[str, float]  # all ten classes, summing to 1
+
+    @property
+    def digit(self) -> str:
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+class Recognizer:
+    """A loaded digit model with a compiled forward pass.
+
+    Example:
+        >>> rec = Recognizer.load()
+        >>> rec.predict(Image.open("seven.png"))["7"] > 0.9
+        True
+    """
+
+    def __init__(self, model, info: dict | None = None, source: str = ""):
+        import tensorflow as tf
+
+        self.model = model
+        self.info = info or {}
+        self.source = source
+        self.class_names = tuple(self.info.get("class_names", CLASS_NAMES))
+        self._forward = tf.function(
+            lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
+        )
+        self.forward(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
+
+    @classmethod
+    def load(cls, source: str | Path | None = None) -> "Recognizer":
+        """Load a model: the bundled ``weights/`` by default, a folder, or ``hf://USER/REPO[@REV]``.
+
+        Args:
+            source: where the model lives. Folders must hold the Keras layout
+                (``config.json``, ``model.weights.h5``); loading runs in Keras safe mode.
+
+        Returns:
+            A ready :class:`Recognizer`.
+
+        Raises:
+            WeightsNotFoundError: nothing loadable there; the message says how to get weights.
+        """
+        if source is not None and str(source).startswith("hf://"):
+            from digitrec.hub import pull
+
+            folder = pull(str(source))
+        else:
+            folder = Path(source) if source is not None else BUNDLED_WEIGHTS
+        return cls(load_keras_folder(folder), read_info(folder), str(source or folder))
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities for a ``(n, 28, 28)`` float batch of already normalized images."""
+        batch = np.asarray(batch, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+        return self._forward(batch).numpy()
+
+    def recognize(self, image: Any) -> Recognition:
+        """Normalize one image (see :func:`digitrec.preprocess.normalize`) and classify it."""
+        x = normalize(image)
+        return Recognition(x, self._as_dict(self.forward(x[None])[0]))
+
+    def predict(self, image: Any) -> dict[str, float]:
+        """Probabilities of all ten digits for one image, as ``{"0": p0, …, "9": p9}``."""
+        return self.recognize(image).probabilities
+
+    def predict_batch(self, images: Iterable[Any]) -> list[dict[str, float]]:
+        """Probabilities for many images, run through the model ``BATCH_SIZE`` at a time.
+
+        Every image must be valid: one bad image raises its preprocessing error.
+        """
+        normalized = [normalize(img) for img in images]
+        if not normalized:
+            return []
+        inputs = np.stack(normalized)
+        probs = np.concatenate([self.forward(inputs[i : i + BATCH_SIZE]) for i in range(0, len(inputs), BATCH_SIZE)])
+        return [self._as_dict(p) for p in probs]
+
+    def _as_dict(self, p: np.ndarray) -> dict[str, float]:
+        p = p.astype(np.float64)
+        p /= p.sum()
+        return {name: float(v) for name, v in zip(self.class_names, p)}
+
+
+def load_keras_folder(folder: Path):
+    """Load a Keras 3 model directory in safe mode, with errors that say what to do."""
+    import keras
+
+    folder = Path(folder)
+    needed = ("config.json", "model.weights.h5")
+    missing = [name for name in needed if not (folder / name).is_file()]
+    if missing:
+        raise WeightsNotFoundError(
+            f"no weights in {folder} (missing {', '.join(missing)}): run `python train.py`, "
+            f"or `python -m digitrec.hub pull USER/REPO --to {folder}`"
+        )
+    try:
+        return keras.saving.load_model(folder, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for corrupt or foreign files
+        raise WeightsNotFoundError(
+            f"the model in {folder} could not be loaded ({type(exc).__name__}: {exc}). "
+            "The files are corrupt or were not written by digitrec; pull or train them again."
+        ) from exc
+
+
+def read_info(folder: Path) -> dict:
+    """The metadata that travels with the weights (``training.json``), or ``{}``."""
+    path = Path(folder) / "training.json"
+    return json.loads(path.read_text()) if path.is_file() else {}

@@ -1,0 +1,272 @@
+"""One path from any drawing or image to the model's 28x28 input, the way MNIST was made.
+
+MNIST's recipe (LeCun et al.): crop to the ink, fit the longer side into a 20x20 box
+keeping the aspect ratio with anti-aliasing (area averaging, no thresholding), then
+place the result in a 28x28 field so that its centre of mass sits at the centre.
+:func:`normalize` does exactly that, after turning the input into an "ink" map
+(1 = ink, 0 = paper) whatever its size, mode or polarity.
+
+Everything that needs a model input calls :func:`normalize`: the app, the API, the
+evaluation's canvas set, the benchmarks and the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from digitrec.constants import DIGIT_BOX, IMAGE_SIZE, PIXEL_MAX
+
+# Refuse anything larger than this many pixels (a 6000x6000 photo is 36 MP).
+MAX_PIXELS = 40_000_000
+# Longer side above which an image is first shrunk by an integer box reduction:
+# cheap, and exact area averaging, so the careful steps below work on at most this size.
+REDUCE_ABOVE = 1024
+# An image whose strongest ink is below MIN_CONTRAST of the paper-to-ink range is blank
+# (one colour, faint noise). A pixel counts as ink at half the strongest ink; fewer ink
+# pixels than this fraction of the image (or than MIN_INK_PIXELS) is a stray speck.
+MIN_CONTRAST = 0.25
+MIN_INK_FRACTION = 2e-4
+MIN_INK_PIXELS = 4
+# The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
+# (measured on the 10k test set: 13.99, 14.01).
+CENTRE = IMAGE_SIZE / 2
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses decompression bombs above twice this
+
+
+class PreprocessError(ValueError):
+    """The input cannot be turned into a digit image; the message says why and what to do."""
+
+
+class EmptyImageError(PreprocessError):
+    """The image holds no digit: blank, erased, one colour, or a few stray pixels."""
+
+
+class ImageTooLargeError(PreprocessError):
+    """The image has more pixels than :data:`MAX_PIXELS`."""
+
+
+class InvalidImageError(PreprocessError):
+    """The input is not an image this module understands (corrupt file, wrong type or shape)."""
+
+
+def normalize(image: Any) -> np.ndarray:
+    """Turn a drawing or image into the model's input, exactly as MNIST was normalized.
+
+    Args:
+        image: a Gradio Sketchpad value (dict with ``composite`` / ``layers`` /
+            ``background``), a PIL image, a numpy array (HxW, HxWx1, HxWx3 or HxWx4;
+            uint8, bool or float in [0, 1]), image file bytes, or a path to an image file.
+            Any size up to :data:`MAX_PIXELS`, any ink colour on any background, with or
+            without transparency; polarity is detected.
+
+    Returns:
+        ``(28, 28)`` float32 array in [0, 1], white ink on black, brightest pixel 1,
+        digit's longer side 20 px, centre of mass at the centre.
+
+    Raises:
+        EmptyImageError: no ink worth calling a digit.
+        ImageTooLargeError: more than :data:`MAX_PIXELS` pixels.
+        InvalidImageError: anything that is not a readable image.
+
+    Example:
+        >>> x = normalize(Image.open("seven.png"))
+        >>> x.shape
+        (28, 28)
+    """
+    ink = ink_map(to_pil(image))
+    return _mnist_box(ink)
+
+
+def to_pil(image: Any) -> Image.Image:
+    """Accept every supported input type and return a PIL image, refusing oversized ones."""
+    if isinstance(image, dict):
+        image = _sketchpad_composite(image)
+    if isinstance(image, (str, Path, bytes, bytearray)):
+        image = load_image(image)
+    elif isinstance(image, np.ndarray):
+        image = _array_to_pil(image)
+    elif not isinstance(image, Image.Image):
+        raise InvalidImageError(
+            f"expected a PIL image, a numpy array, image bytes, a file path or a Sketchpad dict; "
+            f"got {type(image).__name__}"
+        )
+    _check_size(image.size)
+    return image
+
+
+def load_image(source: str | Path | bytes | bytearray) -> Image.Image:
+    """Open an image file (path or bytes) safely: size is checked before pixels are decoded."""
+    try:
+        fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
+    except OSError as exc:
+        raise InvalidImageError(f"cannot open image file {source!s}: {exc.strerror}") from None
+    try:
+        with fp, warnings.catch_warnings():
+            # The size check below replaces PIL's warning for large images.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+            _check_size(img.size)
+            img.load()
+            return img
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, PreprocessError):
+            raise
+        if isinstance(exc, Image.DecompressionBombError):
+            raise ImageTooLargeError(f"image refused as a decompression bomb: {exc}") from None
+        raise InvalidImageError(
+            "the file is not a readable image (corrupt or unsupported format); upload a PNG, JPEG or WebP"
+        ) from None
+
+
+def ink_map(img: Image.Image) -> Image.Image:
+    """Return an 8-bit 'L' image where 255 is full ink and 0 is paper, whatever the input's polarity.
+
+    Transparent canvases are flattened over the colour opposite to their strokes; the
+    paper colour is the median of the border; a noise floor measured on the border is
+    removed so photos of paper do not count as ink.
+    """
+    gray = _flatten_alpha(_reduce(img))
+    g = np.asarray(gray)
+    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    paper = float(np.median(border))
+    dark_ink = paper >= PIXEL_MAX / 2
+    # Ink strength per grey level, relative to the paper: one 256-entry lookup table.
+    levels = np.arange(PIXEL_MAX + 1, dtype=np.float32)
+    span = max(paper if dark_ink else PIXEL_MAX - paper, 1.0)
+    strength = np.clip((paper - levels) / span if dark_ink else (levels - paper) / span, 0, 1)
+    # Noise floor: what the border (which should be paper) already reads as ink.
+    noise = float(np.percentile(strength[border], 95))
+    if noise < 1:
+        strength = np.clip((strength - noise) / (1 - noise), 0, 1)
+    return gray.point(np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist())
+
+
+def _mnist_box(ink: Image.Image) -> np.ndarray:
+    hist = ink.histogram()
+    strongest = max(level for level, count in enumerate(hist) if count)
+    inked = sum(hist[(strongest + 1) // 2 :])
+    speck = max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.width * ink.height)
+    if strongest < MIN_CONTRAST * PIXEL_MAX or inked < speck:
+        raise EmptyImageError("no digit found: the canvas is empty or holds only a few stray marks. Draw a digit.")
+    left, top, right, bottom = ink.getbbox()
+    digit = ink.crop((left, top, right, bottom))
+    w, h = digit.size
+    scale = DIGIT_BOX / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # Area averaging when shrinking (MNIST's anti-aliasing); bilinear when a tiny scan must grow.
+    resample = Image.Resampling.BOX if scale <= 1 else Image.Resampling.BILINEAR
+    box = np.asarray(digit.convert("F").resize(size, resample), dtype=np.float32)
+    box = box / box.max()
+
+    ys, xs = np.indices(box.shape, dtype=np.float32)
+    mass = box.sum()
+    cy, cx = (ys * box).sum() / mass, (xs * box).sum() / mass
+    # Integer placement keeps pixels unblurred and puts the centre of mass within half a pixel.
+    top, left = math.floor(CENTRE - cy + 0.5), math.floor(CENTRE - cx + 0.5)
+    out = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + box.shape[0], IMAGE_SIZE), min(left + box.shape[1], IMAGE_SIZE)
+    out[y0:y1, x0:x1] = box[y0 - top : y1 - top, x0 - left : x1 - left]
+    return out
+
+
+def _check_size(size: tuple[int, int]) -> None:
+    w, h = size
+    if w * h > MAX_PIXELS:
+        raise ImageTooLargeError(
+            f"image is {w}x{h} = {w * h:,} pixels; the limit is {MAX_PIXELS:,}. Send a smaller image."
+        )
+    if w < 1 or h < 1:
+        raise InvalidImageError(f"image has no pixels ({w}x{h})")
+
+
+def _reduce(img: Image.Image) -> Image.Image:
+    factor = math.ceil(max(img.size) / REDUCE_ABOVE)
+    if factor <= 1:
+        return img
+    if img.mode not in ("L", "LA", "RGB", "RGBA"):
+        img = img.convert("RGBA")
+    return img.reduce(factor)
+
+
+def _flatten_alpha(img: Image.Image) -> Image.Image:
+    """Greyscale 'L' image; strokes on a transparent canvas are laid on the colour that contrasts with them."""
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if "A" not in img.getbands() and "a" not in img.getbands():
+        return img.convert("L")
+    img = img.convert("RGBA")
+    gray, alpha = img.convert("L"), img.getchannel("A")
+    if alpha.getextrema()[0] >= PIXEL_MAX // 2:
+        return gray
+    opaque = alpha.point([0] * (PIXEL_MAX // 2) + [PIXEL_MAX] * (PIXEL_MAX + 1 - PIXEL_MAX // 2))
+    hist = np.cumsum(gray.histogram(mask=opaque))
+    stroke_dark = hist[-1] == 0 or int(np.searchsorted(hist, hist[-1] / 2)) < PIXEL_MAX / 2
+    paper = Image.new("L", img.size, PIXEL_MAX if stroke_dark else 0)
+    return Image.composite(gray, paper, alpha)
+
+
+def _array_to_pil(a: np.ndarray) -> Image.Image:
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
+        raise InvalidImageError(f"expected an array of shape HxW, HxWx1, HxWx3 or HxWx4; got {a.shape}")
+    _check_size((a.shape[1], a.shape[0]))
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * PIXEL_MAX
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise InvalidImageError("image array holds NaN or infinite values")
+        scale = PIXEL_MAX if a.max(initial=0) <= 1.0 else 1.0
+        a = np.clip(np.rint(a * scale), 0, PIXEL_MAX).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        a = np.clip(a, 0, PIXEL_MAX).astype(np.uint8)
+    mode = {2: "L", 3: "RGB", 4: "RGBA"}[a.shape[-1] if a.ndim == 3 else 2]
+    return Image.fromarray(np.ascontiguousarray(a), mode)
+
+
+def _sketchpad_composite(value: dict) -> Image.Image | np.ndarray:
+    """The picture a Gradio Sketchpad/ImageEditor value shows: its composite, or layers over background."""
+    if not value.keys() & {"composite", "layers", "background"}:
+        raise InvalidImageError(
+            "expected a Sketchpad value: a dict with 'composite' (an image), or 'background' and 'layers'; "
+            f"got a dict with keys {sorted(map(str, value))}"
+        )
+    composite = value.get("composite")
+    if composite is not None:
+        return _as_image(composite, "composite")
+    layers = value.get("layers") or []
+    if not isinstance(layers, (list, tuple)):
+        raise InvalidImageError(f"Sketchpad 'layers' must be a list of images; got {type(layers).__name__}")
+    images = [_as_image(layer, "layer").convert("RGBA") for layer in layers if layer is not None]
+    background = value.get("background")
+    if background is not None:
+        images.insert(0, _as_image(background, "background").convert("RGBA"))
+    if not images:
+        raise EmptyImageError("no digit found: the canvas is empty. Draw a digit.")
+    out = images[0]
+    for layer in images[1:]:
+        if layer.size != out.size:
+            layer = layer.resize(out.size)
+        out = Image.alpha_composite(out, layer)
+    return out
+
+
+def _as_image(item: Any, what: str) -> Image.Image:
+    if isinstance(item, dict):
+        # Gradio's FileData as sent over the API: {"path": ..., "url": ...}
+        item = item.get("path") or item.get("url")
+        if not isinstance(item, str) or item.startswith(("http://", "https://")):
+            raise InvalidImageError(f"Sketchpad {what} must be an uploaded image file, not a remote URL")
+    try:
+        return to_pil(item)
+    except InvalidImageError as exc:
+        raise InvalidImageError(f"Sketchpad {what}: {exc}") from None

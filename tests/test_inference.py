@@ -1,0 +1,96 @@
+"""The Python API contract, on the bundled weights and real MNIST digits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec import EmptyImageError, Recognizer, WeightsNotFoundError
+from digitrec.constants import CLASS_NAMES
+from digitrec.inference import BUNDLED_WEIGHTS
+from digitrec.render import STYLES, render_on_canvas
+from tests.drawing import STROKES, draw_strokes
+
+
+def best(probs: dict[str, float]) -> str:
+    return max(probs, key=probs.get)
+
+
+def test_bundled_weights_are_the_keras_hub_layout():
+    names = {p.name for p in BUNDLED_WEIGHTS.iterdir()}
+    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json"} <= names
+    assert not any(name.endswith((".pkl", ".pickle", ".keras")) for name in names)
+    info = json.loads((BUNDLED_WEIGHTS / "training.json").read_text())
+    assert info["class_names"] == list(CLASS_NAMES) and info["input_shape"] == [28, 28, 1]
+    assert info["parameters"] <= 500_000
+
+
+def test_bundled_model_classifies_real_mnist_digits(recognizer, mnist_sample):
+    x, y = mnist_sample
+    probs = recognizer.predict_batch(list(x))
+    accuracy = np.mean([best(p) == str(label) for p, label in zip(probs, y)])
+    assert accuracy >= 0.99
+
+
+def test_predict_returns_all_ten_probabilities(recognizer, mnist_sample):
+    x, y = mnist_sample
+    probs = recognizer.predict(x[0])
+    assert list(probs) == list(CLASS_NAMES)
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in probs.values())
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-9)
+    assert best(probs) == str(y[0])
+
+
+def test_predict_batch_matches_predict(recognizer, mnist_sample):
+    x, _ = mnist_sample
+    batch = recognizer.predict_batch(list(x[:70]))  # more than one internal batch
+    assert len(batch) == 70
+    for i in (0, 33, 69):
+        single = recognizer.predict(x[i])
+        assert all(batch[i][k] == pytest.approx(single[k], abs=1e-5) for k in CLASS_NAMES)
+    assert recognizer.predict_batch([]) == []
+
+
+def test_canvas_drawings_of_mnist_digits_are_recognized(recognizer, mnist_sample):
+    x, y = mnist_sample
+    rng = np.random.default_rng(7)
+    canvases = [render_on_canvas(d, rng, style=STYLES[i % len(STYLES)]) for i, d in enumerate(x[::2])]
+    probs = recognizer.predict_batch(canvases)
+    accuracy = np.mean([best(p) == str(label) for p, label in zip(probs, y[::2])])
+    assert accuracy >= 0.97
+
+
+@pytest.mark.parametrize("name", sorted(STROKES))
+def test_hand_drawn_strokes_in_several_styles(recognizer, name):
+    expected = name.split("_")[0]
+    for ink, paper, mode in [("black", "white", "RGB"), ("white", "black", "L"), ((0, 0, 255, 255), (0, 0, 0, 0), "RGBA")]:
+        img = draw_strokes(STROKES[name], size=(500, 500), width=28, ink=ink, paper=paper, mode=mode)
+        assert best(recognizer.predict(img)) == expected, (name, mode)
+
+
+def test_recognize_exposes_what_the_model_saw(recognizer, mnist_sample):
+    result = recognizer.recognize(mnist_sample[0][1])
+    assert result.input.shape == (28, 28)
+    assert result.digit == str(mnist_sample[1][1])
+
+
+def test_empty_canvas_is_an_error_not_a_prediction(recognizer):
+    with pytest.raises(EmptyImageError):
+        recognizer.predict(Image.new("RGB", (800, 800), "white"))
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path):
+    with pytest.raises(WeightsNotFoundError, match="python train.py"):
+        Recognizer.load(tmp_path)
+
+
+def test_corrupt_weights_are_refused_clearly(tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(BUNDLED_WEIGHTS, folder)
+    (folder / "model.weights.h5").write_bytes(b"garbage")
+    with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
+        Recognizer.load(folder)

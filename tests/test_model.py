@@ -1,0 +1,47 @@
+"""Model construction and a real (tiny) training run through train.py's code path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitrec.model import ARCHITECTURES, build_model
+from digitrec.training import TrainConfig, train
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_models_map_a_digit_to_ten_probabilities(arch):
+    model = build_model(arch)
+    out = np.asarray(model(np.zeros((2, 28, 28, 1), np.float32)))
+    assert out.shape == (2, 10)
+    np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)
+
+
+def test_product_model_fits_the_parameter_budget():
+    model = build_model("resnet")
+    assert model.count_params() <= 500_000
+    assert any(layer.__class__.__name__ == "Add" for layer in model.layers)  # residual connections
+    assert any(layer.__class__.__name__ == "BatchNormalization" for layer in model.layers)
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(ValueError, match="expected one of"):
+        build_model("transformer")
+
+
+def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
+    from digitrec import Recognizer
+
+    x, y = mnist_sample
+    cfg = TrainConfig(epochs=1, limit=160, val_size=40, batch_size=32, out=str(tmp_path / "w"))
+    history = train(cfg, data=((x, y), (x, y)))
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    rec = Recognizer.load(tmp_path / "w")
+    assert rec.info["config"]["epochs"] == 1
+    assert len(rec.predict(x[0])) == 10
+
+
+def test_command_line_overrides_every_setting():
+    cfg = TrainConfig.from_args(["--epochs", "3", "--batch-size", "64", "--arch", "cnn2", "--limit", "100"])
+    assert (cfg.epochs, cfg.batch_size, cfg.arch, cfg.limit) == (3, 64, "cnn2", 100)
+    assert cfg.learning_rate == TrainConfig().learning_rate

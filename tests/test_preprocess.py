@@ -1,0 +1,190 @@
+"""The one path from a drawing to the model's input: MNIST's normalization, any input, clear errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.constants import DIGIT_BOX, IMAGE_SIZE
+from digitrec.preprocess import (
+    CENTRE,
+    MAX_PIXELS,
+    EmptyImageError,
+    ImageTooLargeError,
+    InvalidImageError,
+    normalize,
+)
+from digitrec.render import STYLES, paint, render_on_canvas
+from tests.drawing import STROKES, draw_strokes
+
+
+def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(x.shape)
+    return float((ys * x).sum() / x.sum()), float((xs * x).sum() / x.sum())
+
+
+def extent(x: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.flatnonzero(x.any(1)), np.flatnonzero(x.any(0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def test_mnist_digits_are_a_fixed_point(mnist_sample):
+    # MNIST digits were made by this recipe, so normalizing them again must change (almost) nothing.
+    x, _ = mnist_sample
+    for digit in x[:100]:
+        out = normalize(digit)
+        assert np.abs(out - digit / 255.0).mean() < 2e-3
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_canvas_output_has_mnist_geometry(mnist_sample, style):
+    x, _ = mnist_sample
+    rng = np.random.default_rng(0)
+    for digit in x[::25]:
+        out = normalize(render_on_canvas(digit, rng, style=style))
+        assert out.shape == (IMAGE_SIZE, IMAGE_SIZE) and out.dtype == np.float32
+        assert out.max() == pytest.approx(1.0) and out.min() >= 0
+        cy, cx = centre_of_mass(out)
+        assert abs(cy - CENTRE) <= 0.5 and abs(cx - CENTRE) <= 0.5
+        assert max(extent(out)) == DIGIT_BOX
+
+
+def test_polarity_and_alpha_do_not_change_the_result(mnist_sample):
+    x, _ = mnist_sample
+    mask = Image.fromarray(x[3]).resize((560, 560), Image.Resampling.BICUBIC)
+    outs = [normalize(paint(mask, style)) for style in STYLES]
+    for out in outs[1:]:
+        assert np.abs(out - outs[0]).max() < 0.02
+
+
+def test_translation_does_not_change_the_result(mnist_sample):
+    x, _ = mnist_sample
+    mask = Image.fromarray(x[7]).resize((200, 200), Image.Resampling.BICUBIC)
+    outs = []
+    for pos in [(0, 0), (350, 10), (120, 390)]:
+        canvas = Image.new("L", (600, 600), 0)
+        canvas.paste(mask, pos)
+        outs.append(normalize(paint(canvas, "black_on_white")))
+    for out in outs[1:]:
+        np.testing.assert_allclose(out, outs[0], atol=1e-5)
+
+
+def test_a_thin_one_stays_thin():
+    out = normalize(draw_strokes(STROKES["1_plain"], size=(800, 800), width=12))
+    height, width = extent(out)
+    assert height == DIGIT_BOX and width <= 2
+
+
+def test_any_canvas_size_from_small_scans_to_large_photos(mnist_sample):
+    x, _ = mnist_sample
+    for side in (16, 28, 100, 4000):
+        img = Image.fromarray(x[0]).resize((side, side), Image.Resampling.BILINEAR)
+        out = normalize(img)
+        assert max(extent(out)) == DIGIT_BOX
+
+
+def test_accepts_every_input_kind(tmp_path, mnist_sample):
+    digit = mnist_sample[0][5]
+    rgb = paint(Image.fromarray(digit).resize((280, 280)), "black_on_white")
+    reference = normalize(rgb)
+    path = tmp_path / "digit.png"
+    rgb.save(path)
+    buf = io.BytesIO()
+    rgb.save(buf, format="JPEG", quality=95)
+    rgba = rgb.convert("RGBA")
+    inputs = {
+        "L": rgb.convert("L"),
+        "RGBA opaque": rgba,
+        "LA": rgb.convert("LA"),
+        "P": rgb.convert("P"),
+        "1-bit": rgb.convert("L").point(lambda v: 255 if v > 127 else 0).convert("1"),
+        "uint8 HxW": np.asarray(rgb.convert("L")),
+        "uint8 HxWx3": np.asarray(rgb),
+        "uint8 HxWx4": np.asarray(rgba),
+        "float HxWx1": np.asarray(rgb.convert("L"), np.float32)[..., None] / 255,
+        "bool": np.asarray(rgb.convert("L")) < 128,
+        "path": path,
+        "str path": str(path),
+        "png bytes": path.read_bytes(),
+        "jpeg bytes": buf.getvalue(),
+        "sketchpad composite": {"background": None, "layers": [], "composite": rgba},
+        "sketchpad layers": {"background": Image.new("RGBA", rgb.size, "white"), "layers": [paint(
+            Image.fromarray(digit).resize((280, 280)), "transparent")], "composite": None},
+        "sketchpad file dict": {"composite": {"path": str(path)}, "layers": [], "background": None},
+    }
+    for name, value in inputs.items():
+        out = normalize(value)
+        tolerance = 0.2 if name in ("1-bit", "bool", "jpeg bytes") else 0.02
+        assert np.abs(out - reference).mean() < tolerance, name
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        Image.new("RGB", (800, 800), "white"),
+        Image.new("L", (280, 280), 0),
+        Image.new("RGBA", (800, 800), (0, 0, 0, 0)),
+        Image.new("RGB", (300, 300), (120, 30, 200)),
+        np.full((64, 64), 0.5, np.float32),
+        {"background": Image.new("RGBA", (800, 800), "white"), "layers": [], "composite": None},
+        {"background": None, "layers": [], "composite": None},
+    ],
+    ids=["white", "black", "transparent", "purple", "grey array", "erased sketchpad", "no layers"],
+)
+def test_empty_input_raises_a_clear_error(blank):
+    with pytest.raises(EmptyImageError, match="no digit found"):
+        normalize(blank)
+
+
+def test_stray_pixels_are_not_a_digit():
+    img = Image.new("L", (800, 800), 255)
+    for xy in [(10, 10), (400, 300), (700, 650)]:
+        img.putpixel(xy, 0)
+    with pytest.raises(EmptyImageError):
+        normalize(img)
+
+
+def test_faint_noise_on_paper_is_not_a_digit():
+    rng = np.random.default_rng(1)
+    paper = (235 + rng.integers(-8, 9, size=(400, 400))).astype(np.uint8)
+    with pytest.raises(EmptyImageError):
+        normalize(paper)
+
+
+def test_huge_images_are_refused_before_decoding():
+    buf = io.BytesIO()
+    Image.new("1", (8000, 8000), 1).save(buf, format="PNG")  # tiny file, 64 MP when decoded
+    assert buf.tell() < 100_000
+    with pytest.raises(ImageTooLargeError, match="limit"):
+        normalize(buf.getvalue())
+    side = int(MAX_PIXELS**0.5) + 1
+    with pytest.raises(ImageTooLargeError):
+        normalize(Image.new("L", (side, side)))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (b"not an image at all", "not a readable image"),
+        ("/nonexistent/digit.png", "cannot open"),
+        (np.zeros((5, 5, 2), np.uint8), "shape"),
+        (np.full((28, 28), np.nan), "NaN"),
+        (42, "expected a PIL image"),
+        ({"image": "x"}, "Sketchpad value"),
+        ({"composite": None, "layers": "oops"}, "list"),
+        ({"composite": {"url": "https://example.com/x.png"}}, "remote URL"),
+    ],
+)
+def test_invalid_input_raises_a_clear_error(bad, message):
+    with pytest.raises(InvalidImageError, match=message):
+        normalize(bad)
+
+
+def test_truncated_png_is_refused(mnist_sample):
+    buf = io.BytesIO()
+    Image.fromarray(mnist_sample[0][0]).resize((300, 300)).save(buf, format="PNG")
+    with pytest.raises(InvalidImageError):
+        normalize(buf.getvalue()[: buf.tell() // 2])

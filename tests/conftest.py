@@ -22,3 +22,27 @@ def recognizer():
     from digitrec import Recognizer
 
     return Recognizer.load()
+
+
+@pytest.fixture(scope="session")
+def server_url(recognizer):
+    """The real app, launched in this process on a free loopback port."""
+    import socket
+
+    from app import build_app, serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = build_app(recognizer)
+    _, url, _ = serve(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    yield url.rstrip("/")
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests leave files worth looking at (screenshots); CI keeps this folder."""
+    path = TESTS.parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path

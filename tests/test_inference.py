@@ -12,8 +12,8 @@ from PIL import Image
 from digitrec import EmptyImageError, Recognizer, WeightsNotFoundError
 from digitrec.constants import CLASS_NAMES
 from digitrec.inference import BUNDLED_WEIGHTS
-from digitrec.render import STYLES, render_on_canvas
-from tests.drawing import STROKES, draw_strokes
+from digitrec.render import STROKES, STYLES, draw_strokes, render_on_canvas
+
 
 
 def best(probs: dict[str, float]) -> str:

@@ -17,8 +17,8 @@ from digitrec.preprocess import (
     InvalidImageError,
     normalize,
 )
-from digitrec.render import STYLES, paint, render_on_canvas
-from tests.drawing import STROKES, draw_strokes
+from digitrec.render import STROKES, STYLES, draw_strokes, paint, render_on_canvas
+
 
 
 def centre_of_mass(x: np.ndarray) -> tuple[float, float]:

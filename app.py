@@ -1,0 +1,119 @@
+"""digitrec web app: draw a digit, see all ten probabilities as you draw.
+
+    python app.py [--model hf://USER/REPO[@REV] | FOLDER]
+
+Serves on http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+
+from digitrec.inference import Recognizer
+from digitrec.serving import DRAW_PROMPT, UPLOAD_PROMPT, recognize_for_api, recognize_for_ui
+
+EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
+CANVAS = (400, 400)
+BRUSH = 20  # px on the 400 px canvas: after scaling a drawn digit into 20 px, strokes are MNIST-thick
+MAX_UPLOAD = "10mb"
+CSS = """
+#seen img { image-rendering: pixelated; }
+"""
+# Gradio's Sketchpad starts, and returns after "Clear canvas" or a tab switch, with no
+# tool selected; pick the brush each time so visitors can simply draw.
+SELECT_BRUSH = """
+() => {
+  const pick = (tries) => {
+    const brush = document.querySelector('#sketch button[aria-label="Brush"]');
+    if (brush) brush.click(); else if (tries > 0) setTimeout(() => pick(tries - 1), 200);
+  };
+  pick(50);
+  document.addEventListener('click', (event) => {
+    if (event.target.closest('#sketch button[aria-label="Clear canvas"], button[role="tab"]')) {
+      setTimeout(() => pick(10), 150);
+    }
+  }, true);
+}
+"""
+
+
+def build_app(rec: Recognizer) -> gr.Blocks:
+    """Wire the UI and the two API endpoints (``/predict``, ``/predict_image``) to one recognizer."""
+    ui = partial(recognize_for_ui, rec)
+    api = partial(recognize_for_api, rec)
+
+    with gr.Blocks(title="digitrec: handwritten digit recognizer") as demo:
+        gr.Markdown(
+            "# ✍️ digitrec\nDraw a digit. A CNN trained on MNIST recognizes it as you draw, "
+            "and shows the 28×28 image it actually saw."
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=300):
+                with gr.Tab("Draw"):
+                    sketch = gr.Sketchpad(
+                        type="pil",
+                        image_mode="RGBA",
+                        canvas_size=CANVAS,
+                        fixed_canvas=True,
+                        brush=gr.Brush(default_size=BRUSH, colors=["#000000"], color_mode="fixed"),
+                        eraser=gr.Eraser(default_size=BRUSH * 2),
+                        layers=False,
+                        transforms=(),
+                        format="png",
+                        label="Draw here (mouse, pen or finger)",
+                        elem_id="sketch",
+                    )
+                    if EXAMPLES:
+                        gr.Examples(EXAMPLES, inputs=sketch, label="Or try an example")
+                with gr.Tab("Upload"):
+                    upload = gr.Image(
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        label="Photo or scan of one digit",
+                        elem_id="upload",
+                    )
+            with gr.Column(min_width=300):
+                status = gr.Markdown(DRAW_PROMPT, elem_id="status")
+                label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="label")
+                seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen")
+
+        ui_outputs = [label, seen, status]
+        sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
+                      trigger_mode="always_last")
+        upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
+                      show_progress="hidden")
+
+        # The documented API: one endpoint per input kind, each returning the Label's data.
+        api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
+        api_file = gr.File(type="filepath", visible=False)
+        api_label = gr.Label(num_top_classes=10, visible=False)
+        gr.Button(visible=False).click(api, api_sketch, api_label, api_name="predict")
+        gr.Button(visible=False).click(api, api_file, api_label, api_name="predict_image")
+    return demo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the digitrec web app.")
+    parser.add_argument("--model", default=os.environ.get("DIGITREC_MODEL"),
+                        help="hf://USER/REPO[@REV] or a folder; default: the bundled weights/ (env: DIGITREC_MODEL)")
+    args = parser.parse_args()
+    rec = Recognizer.load(args.model)
+    print(f"model loaded from {rec.source}")
+    serve(build_app(rec))
+
+
+def serve(demo: gr.Blocks, **launch_kwargs):
+    """Queue and launch with the app's limits; tests pass ``prevent_thread_lock=True``."""
+    # Four workers keep both cores busy (the forward pass releases the GIL) without
+    # letting a burst of requests pile up unbounded: the 257th waiting request is refused.
+    demo.queue(default_concurrency_limit=4, max_size=256)
+    return demo.launch(max_file_size=MAX_UPLOAD, show_error=True, css=CSS, js=SELECT_BRUSH, **launch_kwargs)
+
+
+if __name__ == "__main__":
+    main()

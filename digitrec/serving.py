@@ -1,0 +1,57 @@
+"""What the web app and its API do with a request: recognize, or explain clearly why not.
+
+The UI handlers never raise: they return an empty result and a message, so the page
+stays usable. The API handlers raise :class:`gradio.Error` with the same message, which
+clients receive as an error; the server keeps serving either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from digitrec.constants import PIXEL_MAX
+from digitrec.inference import Recognizer
+from digitrec.preprocess import EmptyImageError, PreprocessError
+
+log = logging.getLogger(__name__)
+
+PREVIEW_SCALE = 8  # the 28x28 input is shown 224 px wide, one block per pixel
+DRAW_PROMPT = "Draw a digit (0-9) in the box. Recognition runs after every stroke."
+UPLOAD_PROMPT = "Upload a photo or scan of a single digit, dark on light or light on dark."
+
+
+def preview(x: np.ndarray) -> np.ndarray:
+    """The 28x28 model input as a visible uint8 image, enlarged with hard pixel edges."""
+    big = np.kron(x, np.ones((PREVIEW_SCALE, PREVIEW_SCALE), np.float32))
+    return np.rint(big * PIXEL_MAX).astype(np.uint8)
+
+
+def recognize_for_ui(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT):
+    """``(label, preview, message)`` for the page; an empty label and a message when there is no digit."""
+    if image is None:
+        return None, None, prompt
+    try:
+        result = rec.recognize(image)
+    except EmptyImageError:
+        return None, None, prompt
+    except PreprocessError as exc:
+        return None, None, f"⚠️ {exc}"
+    p = result.probabilities[result.digit]
+    return result.probabilities, preview(result.input), f"Recognized **{result.digit}** ({p:.1%} confident)."
+
+
+def recognize_for_api(rec: Recognizer, image: Any) -> dict[str, float]:
+    """All ten probabilities, or a :class:`gradio.Error` that says what was wrong with the input."""
+    if image is None:
+        raise gr.Error("no image received: send a Sketchpad value or an image file", print_exception=False)
+    try:
+        return rec.predict(image)
+    except PreprocessError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    except Exception:  # keep serving, but do not hide what happened from the operator
+        log.exception("unexpected failure while recognizing an image")
+        raise gr.Error("internal error while recognizing the image; the server logged the details") from None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from functools import partial
 from pathlib import Path
 
 import gradio as gr
 
-from digitrec.inference import Recognizer
+from digitrec.hub import MODEL_ENV, HubError
+from digitrec.inference import Recognizer, WeightsNotFoundError
 from digitrec.serving import DRAW_PROMPT, UPLOAD_PROMPT, recognize_for_api, recognize_for_ui
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
@@ -99,10 +101,13 @@ def build_app(rec: Recognizer) -> gr.Blocks:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the digitrec web app.")
-    parser.add_argument("--model", default=os.environ.get("DIGITREC_MODEL"),
-                        help="hf://USER/REPO[@REV] or a folder; default: the bundled weights/ (env: DIGITREC_MODEL)")
+    parser.add_argument("--model", help="hf://USER/REPO[@REV] or a folder to serve instead of the bundled weights/; "
+                        f"${MODEL_ENV} does the same but falls back to weights/ if the Hub cannot provide it")
     args = parser.parse_args()
-    rec = Recognizer.load(args.model)
+    try:
+        rec = Recognizer.load_for_app(args.model, os.environ.get(MODEL_ENV))
+    except (HubError, WeightsNotFoundError) as exc:
+        sys.exit(f"error: {exc}")
     print(f"model loaded from {rec.source}")
     serve(build_app(rec))
 

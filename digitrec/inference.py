@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -76,9 +77,32 @@ class Recognizer:
             from digitrec.hub import pull
 
             folder = pull(str(source))
-        else:
-            folder = Path(source) if source is not None else BUNDLED_WEIGHTS
-        return cls(load_keras_folder(folder), read_info(folder), str(source or folder))
+            try:
+                return cls(load_keras_folder(folder), read_info(folder), str(source))
+            except WeightsNotFoundError as exc:
+                raise WeightsNotFoundError(f"{source}: {exc}") from None
+        folder = Path(source) if source is not None else BUNDLED_WEIGHTS
+        return cls(load_keras_folder(folder), read_info(folder), str(folder))
+
+    @classmethod
+    def load_for_app(cls, requested: str | None = None, configured: str | None = None) -> "Recognizer":
+        """The app's model: ``requested`` (command line) must load; ``configured`` (environment) may fall back.
+
+        A model named on the command line is an explicit request, so failure is an error. One
+        named by a deployment setting (``DIGITREC_MODEL``) falls back to the bundled weights
+        with a clear notice when the Hub cannot provide it, so the app still starts offline.
+        """
+        if requested:
+            return cls.load(requested)
+        if configured:
+            from digitrec.hub import HubError
+
+            try:
+                return cls.load(configured)
+            except (HubError, WeightsNotFoundError) as exc:
+                print(f"notice: could not load {configured} ({exc}); serving the bundled weights instead",
+                      file=sys.stderr)
+        return cls.load()
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities for a ``(n, 28, 28)`` float batch of already normalized images."""

@@ -1,13 +1,35 @@
-"""Shared fixtures: a small shipped sample of real MNIST test digits, and the bundled model."""
+"""Shared fixtures: a small shipped sample of real MNIST test digits, the bundled model, the running app."""
 
 from __future__ import annotations
 
+import os
+import socket
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# No phoning home from tests: CI has no network beyond the package registries.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# huggingface_hub reads these once, at import: point it at the loopback Hub (tests/hub_server.py)
+# with an isolated cache and a dummy token, before anything imports it.
+HUB_PORT = _free_port()
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="digitrec-hf-home-")
+os.environ["HF_TOKEN"] = "hf_digitrec_test_token"
+os.environ.pop("HF_HUB_OFFLINE", None)
 
 
 @pytest.fixture(scope="session")
@@ -27,15 +49,10 @@ def recognizer():
 @pytest.fixture(scope="session")
 def server_url(recognizer):
     """The real app, launched in this process on a free loopback port."""
-    import socket
-
     from app import build_app, serve
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     demo = build_app(recognizer)
-    _, url, _ = serve(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    _, url, _ = serve(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True)
     yield url.rstrip("/")
     demo.close()
 
@@ -46,3 +63,22 @@ def artifacts() -> Path:
     path = TESTS.parent / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def hub():
+    """The loopback Hub-compatible server that HF_ENDPOINT points at."""
+    from tests.hub_server import HubServer
+
+    server = HubServer(HUB_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_hub_cache(tmp_path, monkeypatch):
+    """An empty huggingface_hub cache for one test."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+    return tmp_path / "hub-cache"

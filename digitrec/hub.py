@@ -1,0 +1,201 @@
+"""Weights on the Hugging Face Hub, and the app as a Space.
+
+    python -m digitrec.hub pull USER/REPO [--revision REV] [--to DIR]
+    python -m digitrec.hub push USER/REPO [--private] [--message MSG]
+    python -m digitrec.hub deploy USER/SPACE [--private] [--model hf://USER/REPO[@REV]]
+
+Model repos use the layout Keras 3 writes for ``model.save("hf://…")``, so
+``keras.saving.load_model("hf://USER/REPO")`` works for anyone. Downloads go through
+the huggingface_hub cache; tokens come from ``HF_TOKEN`` or ``hf auth login`` and are
+never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, metadata_load, snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS = ROOT / "weights"
+# Everything a model repo holds; nothing else is downloaded or uploaded.
+MODEL_FILES = ("config.json", "metadata.json", "model.weights.h5", "training.json", "metrics.json",
+               "README.md", "confusion_matrix.png", "training_curves.png")
+MODEL_ENV = "DIGITREC_MODEL"  # a Space variable (or shell variable) naming the model to serve
+
+
+class HubError(RuntimeError):
+    """A Hub operation failed; the message names the repo and says what to do."""
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """``hf://USER/REPO@REV`` (or ``USER/REPO``) -> ``("USER/REPO", "REV" or None)``."""
+    body = ref[len("hf://"):] if ref.startswith("hf://") else ref
+    repo_id, _, revision = body.partition("@")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id):
+        raise HubError(f"{ref!r} is not a Hub model reference: expected hf://USER/REPO or hf://USER/REPO@REVISION")
+    return repo_id, revision or None
+
+
+def pull(ref: str, revision: str | None = None, to: str | Path | None = None) -> Path:
+    """Download a model repo (through the huggingface_hub cache) and return its local folder.
+
+    Args:
+        ref: ``hf://USER/REPO[@REV]`` or ``USER/REPO``.
+        revision: branch, tag or commit; overrides one given in ``ref``.
+        to: copy the files into this folder instead of returning the cache folder.
+
+    Raises:
+        HubError: the repo or revision is missing, private, gated, or unreachable with nothing cached.
+    """
+    repo_id, ref_revision = parse_ref(ref)
+    revision = revision or ref_revision
+    where = f"model repo {repo_id}" + (f" at revision {revision!r}" if revision else "")
+    try:
+        folder = snapshot_download(repo_id, revision=revision, allow_patterns=list(MODEL_FILES),
+                                   local_dir=str(to) if to else None)
+    except RevisionNotFoundError:
+        raise HubError(f"{where}: revision not found. Check the branch, tag or commit name.") from None
+    except GatedRepoError:
+        raise HubError(f"{where} is gated: accept its conditions on the Hub page, then log in "
+                       "(`hf auth login` or HF_TOKEN).") from None
+    except RepositoryNotFoundError:
+        raise HubError(f"{where} not found, or private and no valid token was sent: check the name, "
+                       "or log in with access to it (`hf auth login` or HF_TOKEN).") from None
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled):
+        raise HubError(f"{where} is not in the local cache and the Hub cannot be reached (offline mode or no "
+                       "network). Connect once to download it, or use the bundled weights.") from None
+    except HfHubHTTPError as exc:
+        raise HubError(f"{where}: the Hub answered with an error ({exc.response.status_code}).") from None
+    return Path(folder)
+
+
+def push(repo_id: str, folder: str | Path = WEIGHTS, private: bool = False, message: str | None = None):
+    """Upload a model folder with a model card built from its measured metrics.
+
+    Returns:
+        The ``CommitInfo`` of the upload (``.commit_url``, ``.oid``).
+    """
+    from digitrec.card import build_model_card
+
+    folder = Path(folder)
+    present = [name for name in MODEL_FILES if (folder / name).is_file() and name != "README.md"]
+    if "model.weights.h5" not in present:
+        raise HubError(f"no weights in {folder}: run `python train.py` first")
+    card = build_model_card(folder, repo_id)
+    api = HfApi(library_name="keras")
+    try:
+        card.validate(repo_type="model")
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        operations = [CommitOperationAdd(name, str(folder / name)) for name in present]
+        operations.append(CommitOperationAdd("README.md", str(card).encode()))
+        info = api.create_commit(repo_id, operations, commit_message=message or "Upload digitrec model")
+    except HfHubHTTPError as exc:
+        raise HubError(f"push to {repo_id} failed ({exc.response.status_code}): check the name and that your "
+                       "token may write to it.") from None
+    return info
+
+
+# ---------------------------------------------------------------------------------------------
+# Spaces
+
+
+def space_files(root: Path = ROOT, with_weights: bool = True) -> list[str]:
+    """Exactly what a Space needs to run ``app.py``, as paths relative to ``root``."""
+    files = ["app.py", "requirements.txt", "README.md", "LICENSE"]
+    files += sorted(p.relative_to(root).as_posix() for p in (root / "digitrec").glob("*.py"))
+    files += sorted(p.relative_to(root).as_posix() for p in (root / "examples").glob("*.png"))
+    if with_weights:
+        files += [f"weights/{name}" for name in MODEL_FILES if (root / "weights" / name).is_file()]
+    return [f for f in files if (root / f).is_file()]
+
+
+def check_space_config(root: Path = ROOT) -> dict:
+    """Refuse a deployment whose README front matter disagrees with ``requirements.txt``."""
+    meta = metadata_load(root / "README.md") or {}
+    problems = []
+    for key, expected in (("sdk", "gradio"), ("app_file", "app.py")):
+        if meta.get(key) != expected:
+            problems.append(f"front matter {key}: {meta.get(key)!r}, expected {expected!r}")
+    pins = re.findall(r"^gradio==([\w.]+)\s*$", (root / "requirements.txt").read_text(), flags=re.M)
+    if len(pins) != 1:
+        problems.append("requirements.txt must pin gradio exactly once (gradio==X.Y.Z)")
+    elif str(meta.get("sdk_version")) != pins[0]:
+        problems.append(f"front matter sdk_version {meta.get('sdk_version')!r} but requirements.txt pins "
+                        f"gradio=={pins[0]}: make them equal")
+    if problems:
+        raise HubError("refusing to deploy, README.md and requirements.txt disagree:\n  - " + "\n  - ".join(problems))
+    return meta
+
+
+def deploy(space_id: str, private: bool = False, model: str | None = None, root: Path = ROOT):
+    """Create or update a Gradio Space with the app; bundled weights, or a model repo pulled at start.
+
+    Returns:
+        ``(space_url, commit_info)``.
+    """
+    check_space_config(root)
+    if model:
+        parse_ref(model)
+    api = HfApi()
+    wanted = space_files(root, with_weights=model is None)
+    try:
+        url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+        existing = set(api.list_repo_files(space_id, repo_type="space"))
+        operations = [CommitOperationAdd(f, str(root / f)) for f in wanted]
+        operations += [CommitOperationDelete(f) for f in sorted(existing - set(wanted) - {".gitattributes"})]
+        info = api.create_commit(space_id, operations, repo_type="space",
+                                 commit_message=f"Deploy digitrec{f' serving {model}' if model else ''}")
+        if model:
+            api.add_space_variable(space_id, MODEL_ENV, model, description="model the app serves")
+        else:
+            api.delete_space_variable(space_id, MODEL_ENV)
+    except HfHubHTTPError as exc:
+        raise HubError(f"deploying to Space {space_id} failed ({exc.response.status_code}): check the name and that "
+                       "your token may write to it.") from None
+    return url, info
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m digitrec.hub", description="digitrec on the Hugging Face Hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pull", help="download a model repo")
+    p.add_argument("repo", help="USER/REPO or hf://USER/REPO[@REV]")
+    p.add_argument("--revision", help="branch, tag or commit")
+    p.add_argument("--to", help="copy the files into this folder (e.g. weights)")
+    p = sub.add_parser("push", help="upload weights/ as a model repo with its model card")
+    p.add_argument("repo", help="USER/REPO")
+    p.add_argument("--folder", default=str(WEIGHTS), help="model folder to upload")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--message", help="commit message")
+    p = sub.add_parser("deploy", help="create or update a Gradio Space running the app")
+    p.add_argument("space", help="USER/SPACE")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--model", help="hf://USER/REPO[@REV] for the Space to pull at start instead of bundled weights")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "pull":
+            print(pull(args.repo, args.revision, args.to))
+        elif args.command == "push":
+            info = push(args.repo, args.folder, args.private, args.message)
+            print(f"pushed {args.repo}: {info.commit_url}")
+        else:
+            url, info = deploy(args.space, args.private, args.model)
+            print(f"Space: {url}\ncommit: {info.oid}")
+    except HubError as exc:
+        sys.exit(f"error: {exc}")
+
+
+if __name__ == "__main__":
+    main()

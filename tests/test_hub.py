@@ -1,0 +1,136 @@
+"""Weights on the Hub, exercised with the real huggingface_hub client against tests/hub_server.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from huggingface_hub import constants
+
+from digitrec import Recognizer, WeightsNotFoundError
+from digitrec.hub import HubError, main, pull, push
+from digitrec.inference import BUNDLED_WEIGHTS
+
+
+@pytest.fixture(scope="module")
+def pushed(hub):
+    info = push("alice/digits", BUNDLED_WEIGHTS, message="first upload")
+    return info
+
+
+def test_push_uploads_the_keras_layout_with_a_model_card(hub, pushed):
+    files = hub.files("model", "alice/digits")
+    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json"} <= set(files)
+    card = files["README.md"].decode()
+    for expected in ("library_name: keras", "license: mit", "ylecun/mnist", "model-index", "accuracy",
+                     'keras.saving.load_model("hf://alice/digits")'):
+        assert expected in card
+    metrics = json.loads(files["metrics.json"])
+    assert f"{metrics['mnist_test_accuracy']:.4g}"[:5] in card
+    assert pushed.oid == hub.state.repos[("model", "alice/digits")].branches["main"]
+
+
+def test_round_trip_gives_identical_predictions(pushed, fresh_hub_cache, recognizer, mnist_sample):
+    x, _ = mnist_sample
+    pulled = Recognizer.load("hf://alice/digits")
+    assert any(fresh_hub_cache.rglob("model.weights.h5"))  # downloaded, not borrowed from another cache
+    a = recognizer.predict_batch(list(x[:50]))
+    b = pulled.predict_batch(list(x[:50]))
+    np.testing.assert_allclose([list(p.values()) for p in a], [list(p.values()) for p in b], atol=1e-6)
+
+
+def test_keras_itself_loads_the_pushed_repo(pushed, fresh_hub_cache):
+    import keras
+
+    model = keras.saving.load_model("hf://alice/digits", compile=False)
+    assert model.output_shape == (None, 10)
+
+
+def test_pinned_revision_survives_a_newer_push(hub, pushed, tmp_path, fresh_hub_cache):
+    newer = tmp_path / "newer"
+    shutil.copytree(BUNDLED_WEIGHTS, newer)
+    info = json.loads((newer / "training.json").read_text())
+    info["training"]["note"] = "second"
+    (newer / "training.json").write_text(json.dumps(info))
+    second = push("alice/digits", newer, message="second upload")
+    old = Recognizer.load(f"hf://alice/digits@{pushed.oid}")
+    new = Recognizer.load("hf://alice/digits")
+    assert "note" not in old.info["training"] and new.info["training"]["note"] == "second"
+    assert pull("alice/digits", revision=second.oid).name == second.oid
+
+
+def test_offline_with_a_warm_cache_works(pushed, fresh_hub_cache, monkeypatch, mnist_sample):
+    Recognizer.load("hf://alice/digits")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    rec = Recognizer.load("hf://alice/digits")
+    x, y = mnist_sample
+    assert max(rec.predict(x[0]).items(), key=lambda kv: kv[1])[0] == str(y[0])
+
+
+def test_offline_with_a_cold_cache_errors_or_falls_back(pushed, fresh_hub_cache, monkeypatch, capsys):
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(HubError, match="alice/digits is not in the local cache"):
+        Recognizer.load_for_app(requested="hf://alice/digits")
+    rec = Recognizer.load_for_app(configured="hf://alice/digits")
+    assert rec.source == str(BUNDLED_WEIGHTS)
+    assert "serving the bundled weights" in capsys.readouterr().err
+
+
+def test_unreachable_hub_falls_back_for_the_app(fresh_hub_cache, monkeypatch, capsys):
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    rec = Recognizer.load_for_app(configured="hf://alice/digits")
+    assert rec.source == str(BUNDLED_WEIGHTS)
+    assert "cannot be reached" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("hf://alice/no-such-model", "alice/no-such-model not found"),
+        ("hf://alice/digits@no-such-branch", "revision not found"),
+        ("hf://not a repo", "not a Hub model reference"),
+    ],
+)
+def test_missing_repo_and_bad_revision_are_named(pushed, fresh_hub_cache, ref, message):
+    with pytest.raises(HubError, match=message):
+        Recognizer.load(ref)
+
+
+def test_private_repo_without_token_and_gated_repo(hub, pushed, fresh_hub_cache, monkeypatch):
+    push("alice/secret", BUNDLED_WEIGHTS, private=True)
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", "/nonexistent/token")
+    with pytest.raises(HubError, match="private and no valid token"):
+        pull("alice/secret")
+    hub.state.repos[("model", "alice/digits")].gated = True
+    try:
+        with pytest.raises(HubError, match="gated"):
+            pull("alice/digits")
+    finally:
+        hub.state.repos[("model", "alice/digits")].gated = False
+
+
+def test_corrupt_download_is_refused(hub, fresh_hub_cache, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(BUNDLED_WEIGHTS, broken)
+    (broken / "model.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    push("alice/broken", broken)
+    with pytest.raises(WeightsNotFoundError, match="hf://alice/broken.*could not be loaded"):
+        Recognizer.load("hf://alice/broken")
+
+
+def test_cli_pull_into_a_folder(pushed, fresh_hub_cache, tmp_path, capsys):
+    main(["pull", "alice/digits", "--to", str(tmp_path / "w")])
+    assert (tmp_path / "w" / "model.weights.h5").is_file()
+    assert Recognizer.load(tmp_path / "w").info["class_names"][0] == "0"
+
+
+def test_app_refuses_an_unknown_hub_model_with_a_clear_message(hub, fresh_hub_cache, monkeypatch):
+    import app
+
+    monkeypatch.setattr(sys, "argv", ["app.py", "--model", "hf://alice/no-such-model"])
+    with pytest.raises(SystemExit, match="alice/no-such-model not found"):
+        app.main()

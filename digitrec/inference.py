@@ -130,6 +130,20 @@ class Recognizer:
         probs = np.concatenate([self.forward(inputs[i : i + BATCH_SIZE]) for i in range(0, len(inputs), BATCH_SIZE)])
         return [self._as_dict(p) for p in probs]
 
+    def predict_number(self, image: Any) -> dict:
+        """Read several digits written side by side ("2026") as one number.
+
+        Returns:
+            ``{"number": "2026", "digits": [probabilities of each digit, left to right]}``.
+        """
+        from digitrec.segment import split_digits
+
+        def confidence(crops):
+            return [max(p.values()) for p in self.predict_batch(crops)]
+
+        digits = self.predict_batch(split_digits(image, classify=confidence))
+        return {"number": "".join(max(d, key=d.get) for d in digits), "digits": digits}
+
     def _as_dict(self, p: np.ndarray) -> dict[str, float]:
         p = p.astype(np.float64)
         p /= p.sum()

@@ -60,6 +60,31 @@ def paint(alpha: Image.Image, style: str) -> Image.Image:
     raise ValueError(f"unknown style {style!r}: expected one of {', '.join(STYLES)}")
 
 
+def render_number(digits: np.ndarray, rng: np.random.Generator, height: int = 240, style: str | None = None):
+    """Write several white-on-black uint8 digits side by side on one canvas, like a person writes a number.
+
+    Each digit gets its own size (80-110% of ``height``/2) and vertical jitter; gaps between
+    them range from a slight overlap to half a digit.
+    """
+    style = style or STYLES[int(rng.integers(len(STYLES)))]
+    glyphs = []
+    for digit in digits:
+        side = int(height * 0.5 * rng.uniform(0.8, 1.1))
+        img = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((side, side), Image.Resampling.BICUBIC)
+        glyphs.append(img.crop(img.getbbox()))
+    gaps = [int(height * 0.5 * rng.uniform(-0.05, 0.5)) for _ in glyphs[1:]]
+    width = sum(g.width for g in glyphs) + sum(gaps) + height // 2
+    alpha = Image.new("L", (width, height), 0)
+    x = height // 4
+    for i, glyph in enumerate(glyphs):
+        y = int((height - glyph.height) / 2 + rng.uniform(-0.08, 0.08) * height)
+        region = (x, y, x + glyph.width, y + glyph.height)
+        # Overlapping strokes combine like ink: the darker (here, larger) value wins.
+        alpha.paste(Image.fromarray(np.maximum(np.asarray(alpha.crop(region)), np.asarray(glyph))), region[:2])
+        x += glyph.width + (gaps[i] if i < len(gaps) else 0)
+    return paint(alpha, style)
+
+
 def canvas_set(digits: np.ndarray, seed: int = 0):
     """Yield one canvas rendering per digit, reproducibly for a given seed."""
     rng = np.random.default_rng(seed)

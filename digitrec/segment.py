@@ -1,0 +1,128 @@
+"""Split a drawing of several digits side by side into one image per digit.
+
+Works on the ink map from :func:`digitrec.preprocess.ink_map`, so it shares the
+polarity and transparency handling of single digits. Digits are separated at empty
+columns of the ink's vertical projection; a digit drawn with several strokes (a 4, a 5
+with a detached bar, a crossed 7) stays whole because its strokes overlap horizontally.
+A segment much wider than a digit is tall (digits that touch or overlap slightly) is
+cut at its thinnest column near the expected boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from digitrec.preprocess import EmptyImageError, ink_map, to_pil
+
+WORK_HEIGHT = 96  # segmentation runs on the ink scaled to this height: cheap, and detail enough
+INK = 0.2  # fraction of the strongest ink that counts as ink when looking for gaps
+MAX_ASPECT = 1.6  # wider than this many digit heights is surely more than one digit (a wide 0 reaches 1.5)
+PAD = 0.3  # each digit crop gets this much paper around it (as a fraction of its height)
+
+
+FRAGMENT = 0.55  # a piece shorter than this fraction of the digit height belongs to a neighbour
+CONFIDENT = 0.9  # a segment recognized at least this confidently is not re-examined for a hidden boundary
+
+
+def _split_wide(proj: np.ndarray, start: int, stop: int, height: float) -> list[tuple[int, int]]:
+    width = stop - start
+    if width <= MAX_ASPECT * height:
+        return [(start, stop)]
+    parts = max(2, round(width / (0.8 * height)))
+    # Cut at the thinnest column in the middle half of where the first boundary should be.
+    guess = start + width / parts
+    lo, hi = int(guess - 0.25 * width / parts), int(guess + 0.25 * width / parts) + 1
+    cut = lo + int(np.argmin(proj[lo:hi]))
+    return _split_wide(proj, start, cut, height) + _split_wide(proj, cut, stop, height)
+
+
+def _crop(ink: Image.Image, scale: float, start: int, stop: int) -> Image.Image:
+    x0, x1 = int(start / scale), min(int(np.ceil(stop / scale)), ink.width)
+    piece = ink.crop((x0, 0, x1, ink.height))
+    piece = piece.crop(piece.getbbox() or (0, 0, piece.width, piece.height))
+    pad = int(PAD * max(piece.height, piece.width)) + 1
+    canvas = Image.new("L", (piece.width + 2 * pad, piece.height + 2 * pad), 0)
+    canvas.paste(piece, (pad, pad))
+    return canvas
+
+
+def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | None = None) -> list[Image.Image]:
+    """One 'L' image per digit (white ink on black, padded), left to right.
+
+    Args:
+        image: anything :func:`digitrec.preprocess.to_pil` accepts.
+        classify: optional; returns the recognizer's confidence for each crop. With it, a
+            segment recognized with low confidence is tested for two touching digits: it is
+            cut at the thinnest column where both halves are recognized more confidently.
+
+    Raises:
+        EmptyImageError: no ink at all.
+    """
+    ink = ink_map(to_pil(image))
+    bbox = ink.getbbox()
+    if bbox is None:
+        raise EmptyImageError("no digits found: the canvas is empty. Draw a number.")
+    ink = ink.crop(bbox)
+    scale = WORK_HEIGHT / ink.height
+    small = np.asarray(ink.resize((max(1, round(ink.width * scale)), WORK_HEIGHT), Image.Resampling.BOX),
+                       dtype=np.float32)
+    mask = small >= INK * small.max()
+    proj = mask.sum(axis=0).astype(np.float32)
+    columns = np.flatnonzero(proj > 0)
+    # Runs of inked columns, separated by at least one empty column; specks between digits dropped.
+    breaks = np.flatnonzero(np.diff(columns) > 1)
+    starts, ends = np.r_[columns[0], columns[breaks + 1]], np.r_[columns[breaks], columns[-1]] + 1
+    runs = [(int(a), int(b)) for a, b in zip(starts, ends) if mask[:, a:b].sum() >= 0.002 * mask.size]
+    if not runs:
+        raise EmptyImageError("no digits found: only a few stray marks. Draw a number.")
+    heights = [np.ptp(np.flatnonzero(mask[:, a:b].any(axis=1))) + 1 for a, b in runs]
+    height = float(max(np.median(heights), 1))  # digits of one number share a height
+    runs = _merge_fragments(runs, heights, height)
+    segments = [seg for a, b in runs for seg in _split_wide(proj, a, b, height)]
+
+    if classify is not None:
+        confidence = classify([_crop(ink, scale, a, b) for a, b in segments])
+        refined = []
+        for (a, b), conf in zip(segments, confidence):
+            refined += _try_cut(ink, scale, proj, a, b, conf, height, classify) if conf < CONFIDENT else [(a, b)]
+        segments = refined
+    return [_crop(ink, scale, a, b) for a, b in segments]
+
+
+def _merge_fragments(runs, heights, height) -> list[tuple[int, int]]:
+    """Join pieces much shorter than a digit (a detached bar, a loop's dot) to their nearest neighbour."""
+    runs = list(runs)
+    heights = list(heights)
+    while len(runs) > 1:
+        short = [i for i, h in enumerate(heights) if h < FRAGMENT * height]
+        if not short:
+            break
+        i = short[0]
+        gap_left = runs[i][0] - runs[i - 1][1] if i > 0 else np.inf
+        gap_right = runs[i + 1][0] - runs[i][1] if i + 1 < len(runs) else np.inf
+        j = i - 1 if gap_left <= gap_right else i + 1
+        lo, hi = min(i, j), max(i, j)
+        runs[lo : hi + 1] = [(runs[lo][0], runs[hi][1])]
+        heights[lo : hi + 1] = [max(heights[lo], heights[hi])]
+    return runs
+
+
+def _try_cut(ink, scale, proj, a, b, conf, height, classify) -> list[tuple[int, int]]:
+    width = b - a
+    if width < 0.5 * height:
+        return [(a, b)]
+    # Both halves must be at least a thin digit wide, and both must be recognized confidently:
+    # half of a 0 or an 8 easily passes for a confident 1 on its own.
+    lo, hi = a + max(int(0.2 * width), int(0.25 * height)), b - max(int(0.2 * width), int(0.25 * height))
+    if hi <= lo:
+        return [(a, b)]
+    cuts = lo + np.argsort(proj[lo:hi], kind="stable")[:3]
+    best, best_cut = max(conf, CONFIDENT), None
+    for cut in cuts:
+        left, right = classify([_crop(ink, scale, a, int(cut)), _crop(ink, scale, int(cut), b)])
+        if min(left, right) > best:
+            best, best_cut = min(left, right), int(cut)
+    return [(a, b)] if best_cut is None else [(a, best_cut), (best_cut, b)]

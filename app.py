@@ -17,7 +17,15 @@ import gradio as gr
 
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer, WeightsNotFoundError
-from digitrec.serving import DRAW_PROMPT, UPLOAD_PROMPT, recognize_for_api, recognize_for_ui
+from digitrec.serving import (
+    DRAW_PROMPT,
+    NUMBER_PROMPT,
+    UPLOAD_PROMPT,
+    number_for_api,
+    number_for_ui,
+    recognize_for_api,
+    recognize_for_ui,
+)
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
 CANVAS = (400, 400)
@@ -31,12 +39,18 @@ CSS = """
 SELECT_BRUSH = """
 () => {
   const pick = (tries) => {
-    const brush = document.querySelector('#sketch button[aria-label="Brush"]');
-    if (brush) brush.click(); else if (tries > 0) setTimeout(() => pick(tries - 1), 200);
+    let found = false;
+    document.querySelectorAll('#sketch, #number-sketch').forEach((pad) => {
+      const brush = pad.querySelector('button[aria-label="Brush"]');
+      if (!brush) return;
+      found = true;
+      if (pad.innerText.includes('select the draw tool')) brush.click();
+    });
+    if (!found && tries > 0) setTimeout(() => pick(tries - 1), 200);
   };
   pick(50);
   document.addEventListener('click', (event) => {
-    if (event.target.closest('#sketch button[aria-label="Clear canvas"], button[role="tab"]')) {
+    if (event.target.closest('button[aria-label="Clear canvas"], button[role="tab"]')) {
       setTimeout(() => pick(10), 150);
     }
   }, true);
@@ -45,7 +59,7 @@ SELECT_BRUSH = """
 
 
 def build_app(rec: Recognizer) -> gr.Blocks:
-    """Wire the UI and the two API endpoints (``/predict``, ``/predict_image``) to one recognizer."""
+    """Wire the UI and the API endpoints (``/predict``, ``/predict_image``, ``/predict_number``) to one recognizer."""
     ui = partial(recognize_for_ui, rec)
     api = partial(recognize_for_api, rec)
 
@@ -72,6 +86,14 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                     )
                     if EXAMPLES:
                         gr.Examples(EXAMPLES, inputs=sketch, label="Or try an example")
+                with gr.Tab("Numbers"):
+                    number_sketch = gr.Sketchpad(
+                        type="pil", image_mode="RGBA", canvas_size=(800, 300), fixed_canvas=True,
+                        brush=gr.Brush(default_size=BRUSH, colors=["#000000"], color_mode="fixed"),
+                        eraser=gr.Eraser(default_size=BRUSH * 2), layers=False, transforms=(), format="png",
+                        label="Write a number", elem_id="number-sketch",
+                    )
+                    number_result = gr.Markdown(NUMBER_PROMPT, elem_id="number-result")
                 with gr.Tab("Upload"):
                     upload = gr.Image(
                         type="filepath",
@@ -89,6 +111,8 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                       trigger_mode="always_last")
         upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
                       show_progress="hidden")
+        number_sketch.change(partial(number_for_ui, rec), number_sketch, number_result, api_visibility="private",
+                             show_progress="hidden", trigger_mode="always_last")
 
         # The documented API: one endpoint per input kind, each returning the Label's data.
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
@@ -96,6 +120,8 @@ def build_app(rec: Recognizer) -> gr.Blocks:
         api_label = gr.Label(num_top_classes=10, visible=False)
         gr.Button(visible=False).click(api, api_sketch, api_label, api_name="predict")
         gr.Button(visible=False).click(api, api_file, api_label, api_name="predict_image")
+        gr.Button(visible=False).click(partial(number_for_api, rec), api_sketch, gr.JSON(visible=False),
+                                       api_name="predict_number")
     return demo
 
 

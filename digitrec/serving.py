@@ -44,12 +44,41 @@ def recognize_for_ui(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT):
     return result.probabilities, preview(result.input), f"Recognized **{result.digit}** ({p:.1%} confident)."
 
 
+NUMBER_PROMPT = "Write a number (several digits side by side) in the box."
+
+
+def number_for_ui(rec: Recognizer, image: Any) -> str:
+    """Markdown for the Numbers tab: the number and how sure the model is of each digit."""
+    if image is None:
+        return NUMBER_PROMPT
+    try:
+        result = rec.predict_number(image)
+    except EmptyImageError:
+        return NUMBER_PROMPT
+    except PreprocessError as exc:
+        return f"⚠️ {exc}"
+    rows = []
+    for i, probs in enumerate(result["digits"], 1):
+        ranked = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
+        rows.append(f"| {i} | **{ranked[0][0]}** | " + ", ".join(f"{d}: {p:.1%}" for d, p in ranked) + " |")
+    return f"## {result['number']}\n\n| digit | read as | top 3 |\n|---|---|---|\n" + "\n".join(rows)
+
+
+def number_for_api(rec: Recognizer, image: Any) -> dict:
+    """``{"number": "2026", "digits": [ten probabilities per digit]}`` or a :class:`gradio.Error`."""
+    return _api_call(rec.predict_number, image)
+
+
 def recognize_for_api(rec: Recognizer, image: Any) -> dict[str, float]:
     """All ten probabilities, or a :class:`gradio.Error` that says what was wrong with the input."""
+    return _api_call(rec.predict, image)
+
+
+def _api_call(fn, image: Any):
     if image is None:
         raise gr.Error("no image received: send a Sketchpad value or an image file", print_exception=False)
     try:
-        return rec.predict(image)
+        return fn(image)
     except PreprocessError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
     except Exception:  # keep serving, but do not hide what happened from the operator

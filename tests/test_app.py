@@ -131,4 +131,18 @@ def test_curl_routes_round_trip(server_url, tmp_path):
 
 def test_api_page_lists_the_two_endpoints(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/predict", "/predict_image"} <= set(endpoints)
+    assert {"/predict", "/predict_image", "/predict_number"} <= set(endpoints)
+
+
+def test_predict_number_reads_digits_side_by_side(client, tmp_path, mnist_sample):
+    from digitrec.render import render_number
+
+    x, y = mnist_sample
+    rng = np.random.default_rng(5)
+    picks = [3, 47, 101, 150]
+    img = render_number(x[picks], rng, style="transparent")
+    result = client.predict(sketch(save(img, tmp_path / "number.png")), api_name="/predict_number")
+    assert result["number"] == "".join(str(y[i]) for i in picks)
+    assert len(result["digits"]) == 4 and all(len(d) == 10 for d in result["digits"])
+    with pytest.raises(Exception, match="no digit"):
+        client.predict({"background": None, "layers": [], "composite": None}, api_name="/predict_number")

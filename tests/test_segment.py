@@ -1,0 +1,35 @@
+"""Reading whole numbers: segmentation of real MNIST digits written side by side."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec import EmptyImageError
+from digitrec.render import STROKES, draw_strokes, render_number
+from digitrec.segment import split_digits
+
+
+def test_numbers_of_real_mnist_digits_are_read(recognizer, mnist_sample):
+    x, y = mnist_sample
+    rng = np.random.default_rng(11)
+    correct = 0
+    for _ in range(40):
+        idx = rng.choice(len(x), size=4, replace=False)
+        correct += recognizer.predict_number(render_number(x[idx], rng))["number"] == "".join(map(str, y[idx]))
+    assert correct >= 36  # the full 1,000-number measurement is benchmarks/number_accuracy.py
+
+
+def test_multi_stroke_digits_stay_whole():
+    strokes = [STROKES["4_open"], STROKES["7_crossed"], STROKES["1_flag"]]
+    parts = [draw_strokes(s, size=(200, 200), width=14) for s in strokes]
+    number = Image.new("RGB", (600, 200), "white")
+    for i, part in enumerate(parts):
+        number.paste(part, (i * 200, 0))
+    assert len(split_digits(number)) == 3
+
+
+def test_blank_number_canvas_is_an_error():
+    with pytest.raises(EmptyImageError):
+        split_digits(Image.new("RGB", (800, 300), "white"))

@@ -107,8 +107,11 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                 seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen")
 
         ui_outputs = [label, seen, status]
-        sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
-                      trigger_mode="always_last")
+        drawn = sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
+                              trigger_mode="always_last")
+        # Clearing must win over a recognition still in flight, or a stale result would reappear.
+        sketch.clear(partial(ui, None), None, ui_outputs, cancels=[drawn], api_visibility="private",
+                     show_progress="hidden")
         upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
                       show_progress="hidden")
         number_sketch.change(partial(number_for_ui, rec), number_sketch, number_result, api_visibility="private",

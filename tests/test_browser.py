@@ -47,7 +47,7 @@ def test_drawing_with_the_mouse_is_recognized_and_clear_resets(page, artifacts, 
     expect(page.locator("#status")).to_contain_text(f"Recognized {digit}", timeout=30_000)
     label = page.locator("#label")
     expect(label).to_contain_text("%")
-    assert label.inner_text().split()[1] == digit  # the Label's heading is the best class
+    expect(label.locator('[data-testid="label-output-value"]')).to_have_text(digit)  # heading: the best class
     page.screenshot(path=str(artifacts / f"browser_{name}.png"), full_page=True)
 
     page.locator('#sketch button[aria-label="Clear canvas"]').click()

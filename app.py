@@ -15,12 +15,15 @@ from pathlib import Path
 
 import gradio as gr
 
+from digitrec.explain import Explainer
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer, WeightsNotFoundError
 from digitrec.serving import (
     DRAW_PROMPT,
+    INSIDE_PROMPT,
     NUMBER_PROMPT,
     UPLOAD_PROMPT,
+    explain_for_ui,
     number_for_api,
     number_for_ui,
     recognize_for_api,
@@ -88,12 +91,16 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                         gr.Examples(EXAMPLES, inputs=sketch, label="Or try an example")
                 with gr.Tab("Numbers"):
                     number_sketch = gr.Sketchpad(
-                        type="pil", image_mode="RGBA", canvas_size=(800, 300), fixed_canvas=True,
+                        type="pil", image_mode="RGBA", canvas_size=(720, 360), fixed_canvas=True, height=420,
                         brush=gr.Brush(default_size=BRUSH, colors=["#000000"], color_mode="fixed"),
                         eraser=gr.Eraser(default_size=BRUSH * 2), layers=False, transforms=(), format="png",
                         label="Write a number", elem_id="number-sketch",
                     )
                     number_result = gr.Markdown(NUMBER_PROMPT, elem_id="number-result")
+                with gr.Tab("Inside", elem_id="inside-tab") as inside_tab:
+                    inside_status = gr.Markdown(INSIDE_PROMPT)
+                    saliency = gr.Image(label="Saliency over the 28×28 input", interactive=False, height=224)
+                    blocks = gr.Gallery(label="Activation maps of each convolutional block", columns=3, height=260)
                 with gr.Tab("Upload"):
                     upload = gr.Image(
                         type="filepath",
@@ -114,6 +121,8 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                      show_progress="hidden")
         upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
                       show_progress="hidden")
+        inside_tab.select(partial(explain_for_ui, Explainer(rec)), sketch, [saliency, blocks, inside_status],
+                          api_visibility="private")
         number_sketch.change(partial(number_for_ui, rec), number_sketch, number_result, api_visibility="private",
                              show_progress="hidden", trigger_mode="always_last")
 

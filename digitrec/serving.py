@@ -64,6 +64,24 @@ def number_for_ui(rec: Recognizer, image: Any) -> str:
     return f"## {result['number']}\n\n| digit | read as | top 3 |\n|---|---|---|\n" + "\n".join(rows)
 
 
+INSIDE_PROMPT = "Draw a digit in the Draw tab, then open this tab to see how the network reads it."
+
+
+def explain_for_ui(explainer, image: Any):
+    """``(saliency, [(mosaic, caption), …], message)`` for the Inside tab."""
+    if image is None:
+        return None, None, INSIDE_PROMPT
+    try:
+        e = explainer.explain(image)
+    except EmptyImageError:
+        return None, None, INSIDE_PROMPT
+    except PreprocessError as exc:
+        return None, None, f"⚠️ {exc}"
+    gallery = [(mosaic, caption) for caption, mosaic in e.blocks]
+    return e.saliency, gallery, (f"Read as **{e.digit}**. Red marks the pixels whose change would most change "
+                                 "that answer; each block shows its 16 most active channels.")
+
+
 def number_for_api(rec: Recognizer, image: Any) -> dict:
     """``{"number": "2026", "digits": [ten probabilities per digit]}`` or a :class:`gradio.Error`."""
     return _api_call(rec.predict_number, image)

@@ -30,16 +30,23 @@ def preview(x: np.ndarray) -> np.ndarray:
     return np.rint(big * PIXEL_MAX).astype(np.uint8)
 
 
+def _for_ui(fn, image: Any, prompt: str):
+    """``(result, None)``, or ``(None, message)``: the prompt when there is no drawing, the reason when it is bad."""
+    if image is None:
+        return None, prompt
+    try:
+        return fn(image), None
+    except EmptyImageError:
+        return None, prompt
+    except PreprocessError as exc:
+        return None, f"⚠️ {exc}"
+
+
 def recognize_for_ui(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT):
     """``(label, preview, message)`` for the page; an empty label and a message when there is no digit."""
-    if image is None:
-        return None, None, prompt
-    try:
-        result = rec.recognize(image)
-    except EmptyImageError:
-        return None, None, prompt
-    except PreprocessError as exc:
-        return None, None, f"⚠️ {exc}"
+    result, message = _for_ui(rec.recognize, image, prompt)
+    if result is None:
+        return None, None, message
     p = result.probabilities[result.digit]
     return result.probabilities, preview(result.input), f"Recognized **{result.digit}** ({p:.1%} confident)."
 
@@ -49,14 +56,9 @@ NUMBER_PROMPT = "Write a number (several digits side by side) in the box."
 
 def number_for_ui(rec: Recognizer, image: Any) -> str:
     """Markdown for the Numbers tab: the number and how sure the model is of each digit."""
-    if image is None:
-        return NUMBER_PROMPT
-    try:
-        result = rec.predict_number(image)
-    except EmptyImageError:
-        return NUMBER_PROMPT
-    except PreprocessError as exc:
-        return f"⚠️ {exc}"
+    result, message = _for_ui(rec.predict_number, image, NUMBER_PROMPT)
+    if result is None:
+        return message
     rows = []
     for i, probs in enumerate(result["digits"], 1):
         ranked = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
@@ -69,14 +71,9 @@ INSIDE_PROMPT = "Draw a digit in the Draw tab, then open this tab to see how the
 
 def explain_for_ui(explainer, image: Any):
     """``(saliency, [(mosaic, caption), …], message)`` for the Inside tab."""
-    if image is None:
-        return None, None, INSIDE_PROMPT
-    try:
-        e = explainer.explain(image)
-    except EmptyImageError:
-        return None, None, INSIDE_PROMPT
-    except PreprocessError as exc:
-        return None, None, f"⚠️ {exc}"
+    e, message = _for_ui(explainer.explain, image, INSIDE_PROMPT)
+    if e is None:
+        return None, None, message
     gallery = [(mosaic, caption) for caption, mosaic in e.blocks]
     return e.saliency, gallery, (f"Read as **{e.digit}**. Red marks the pixels whose change would most change "
                                  "that answer; each block shows its 16 most active channels.")

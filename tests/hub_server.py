@@ -92,11 +92,16 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return repo
 
-    def _rev(self, repo: Repo, rev: str, head=False) -> str | None:
+    def _repo_rev(self, kind: str, repo_id: str, rev: str, head=False) -> tuple[Repo, str] | None:
+        """The repo and the commit ``rev`` names, or None after answering with the Hub's error."""
+        repo = self._repo(kind, repo_id, head=head)
+        if repo is None:
+            return None
         oid = repo.resolve(rev)
         if oid is None:
             self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}", head=head)
-        return oid
+            return None
+        return repo, oid
 
     # -- routes ------------------------------------------------------------------------------
     def do_HEAD(self):
@@ -152,12 +157,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def commit(self, t, repo, rev):
         lines = [json.loads(line) for line in self._body().splitlines() if line.strip()]
-        r = self._repo(TYPES[t], repo)
-        if r is None:
+        found = self._repo_rev(TYPES[t], repo, rev)
+        if found is None:
             return
-        parent = self._rev(r, rev)
-        if parent is None:
-            return
+        r, parent = found
         files = dict(r.commits[parent])
         for item in lines:
             key, value = item["key"], item["value"]
@@ -175,36 +178,29 @@ class Handler(BaseHTTPRequestHandler):
                          "commitOid": oid, "success": True})
 
     def info(self, t, repo, rev="main"):
-        r = self._repo(TYPES[t], repo)
-        if r is None:
+        found = self._repo_rev(TYPES[t], repo, rev)
+        if found is None:
             return
-        oid = self._rev(r, rev)
-        if oid is None:
-            return
+        r, oid = found
         siblings = [{"rfilename": p} for p in sorted(r.commits[oid])]
         self._send(200, {"id": repo, "modelId": repo, "sha": oid, "private": r.private, "gated": r.gated,
                          "siblings": siblings, "sdk": r.sdk, "tags": [], "downloads": 0, "likes": 0})
 
     def tree(self, t, repo, rev, sub=""):
-        r = self._repo(TYPES[t], repo)
-        if r is None:
+        found = self._repo_rev(TYPES[t], repo, rev)
+        if found is None:
             return
-        oid = self._rev(r, rev)
-        if oid is None:
-            return
-        files = r.commits[oid]
+        files = found[0].commits[found[1]]
         prefix = (sub or "").strip("/")
         entries = [{"type": "file", "oid": _sha1(c), "size": len(c), "path": p} for p, c in sorted(files.items())
                    if not prefix or p.startswith(prefix + "/")]
         self._send(200, entries)
 
     def resolve(self, t, repo, rev, file, head=False):
-        r = self._repo(TYPES[t], repo, head=head)
-        if r is None:
+        found = self._repo_rev(TYPES[t], repo, rev, head=head)
+        if found is None:
             return
-        oid = self._rev(r, rev, head=head)
-        if oid is None:
-            return
+        r, oid = found
         content = r.commits[oid].get(unquote(file))
         if content is None:
             return self._error(404, "EntryNotFound", f"{file} does not exist", head=head)

@@ -1,18 +1,19 @@
 """Train the digitrec CNN on MNIST: ``python train.py --help`` lists every setting."""
 
-from digitrec.training import TrainConfig, train
+from digitrec.training import parse_args, train
 
 
 def main() -> None:
-    cfg = TrainConfig.from_args()
+    cfg, push_to_hub = parse_args()
     train(cfg)
     from digitrec.evaluate import evaluate_and_report
 
     evaluate_and_report(cfg.out)
-    if cfg._push_to_hub:
+    if push_to_hub:
         from digitrec.hub import push
 
-        push(cfg._push_to_hub, folder=cfg.out)
+        info = push(push_to_hub, folder=cfg.out)
+        print(f"pushed to {info.commit_url}")
 
 
 if __name__ == "__main__":

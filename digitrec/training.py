@@ -47,24 +47,26 @@ class TrainConfig:
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":
         """Parse command-line overrides: every field is an option (``--batch-size 64``)."""
-        parser = argparse.ArgumentParser(
-            description="Train the digitrec CNN on MNIST and write weights/ with its model card.",
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
-        comments = _field_comments()
-        for f in fields(cls):
-            parser.add_argument(
-                "--" + f.name.replace("_", "-"), type=type(f.default), default=f.default, help=comments.get(f.name, "")
-            )
-        parser.add_argument("--push-to-hub", metavar="USER/REPO", default=None, help="upload the result to the Hugging Face Hub")
-        args = vars(parser.parse_args(argv))
-        push = args.pop("push_to_hub")
-        cfg = cls(**args)
-        object.__setattr__(cfg, "_push_to_hub", push)
-        return cfg
+        return parse_args(argv)[0]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
+    """``train.py``'s command line: the settings, and the Hub repo to push to (if any)."""
+    parser = argparse.ArgumentParser(
+        description="Train the digitrec CNN on MNIST and write weights/ with its model card.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    comments = _field_comments()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        parser.add_argument(flag, type=type(f.default), default=f.default, help=comments.get(f.name, ""))
+    parser.add_argument("--push-to-hub", metavar="USER/REPO", help="after training, upload weights/ to this model repo")
+    args = vars(parser.parse_args(argv))
+    push = args.pop("push_to_hub")
+    return TrainConfig(**args), push
 
 
 def _field_comments() -> dict[str, str]:

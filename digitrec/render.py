@@ -25,19 +25,21 @@ def render_on_canvas(
 ) -> Image.Image:
     """Place a white-on-black uint8 digit on a canvas of ``canvas`` px (random 300-1000 if omitted).
 
-    Size (30-80% of the canvas), position, stroke width (thinner to much thicker) and
+    Size (30-80% of the canvas), position, stroke width (-0.6 to +1.5 MNIST pixels per side) and
     ``style`` (one of :data:`STYLES`, random if omitted) are drawn from ``rng``.
     """
     canvas = canvas or int(rng.integers(300, 1001))
     style = style or STYLES[int(rng.integers(len(STYLES)))]
     side = int(canvas * rng.uniform(0.3, 0.8))
-    ink = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((side, side), Image.Resampling.BICUBIC)
-    # Stroke width: an MNIST stroke is ~2.5/28 of the side; a min/max filter thins or thickens it.
-    radius = int(round(rng.uniform(-0.6, 1.5) * side / 28))
+    # Stroke width: an MNIST stroke is ~2.5 px of 28. Thin or thicken it at 4x MNIST's resolution
+    # (a min/max filter of up to +-1.5 MNIST pixels), then scale to the canvas size.
+    fine = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((4 * 28, 4 * 28), Image.Resampling.BICUBIC)
+    radius = int(round(rng.uniform(-0.6, 1.5) * 4))
     if radius > 0:
-        ink = ink.filter(ImageFilter.MaxFilter(2 * radius + 1))
+        fine = fine.filter(ImageFilter.MaxFilter(2 * radius + 1))
     elif radius < 0:
-        ink = ink.filter(ImageFilter.MinFilter(2 * -radius + 1))
+        fine = fine.filter(ImageFilter.MinFilter(2 * -radius + 1))
+    ink = fine.resize((side, side), Image.Resampling.BICUBIC)
     x, y = (int(v) for v in rng.integers(0, canvas - side + 1, size=2))
     alpha = Image.new("L", (canvas, canvas), 0)
     alpha.paste(ink, (x, y))

@@ -53,7 +53,7 @@ rec.predict("my_digit.png")   # {{"0": 0.0001, ..., "7": 0.9993, ...}}
 
 `python train.py` on the 60,000 MNIST training digits, {val_size:,} of them held out for
 validation (early stopping and checkpoint choice), best epoch {best_epoch}, {minutes} minutes
-on 2 CPU cores. Settings:
+on 2 CPU cores{base}. Settings:
 
 ```json
 {config}
@@ -98,6 +98,8 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         best_epoch=training.get("best_epoch", "?"),
         minutes=training.get("train_minutes", "?"),
         config=json.dumps(config, indent=2),
+        base=(f", fine-tuning a base run of {info['base_run']['training'].get('train_minutes', '?')} minutes "
+              "(its settings and history are in training.json)") if "base_run" in info else "",
     )
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 

@@ -39,8 +39,10 @@ class TrainConfig:
     rotation_deg: float = 12.0  # people tilt digits; MNIST already varies a few degrees
     translate: float = 0.08  # fraction of 28 px (about 2 px): centring by mass is not exact for drawings
     zoom: float = 0.10  # box-fit makes size uniform, but aspect ratios of drawn digits vary
-    thickness: float = 0.6  # strength of random stroke thinning/thickening (mouse vs. finger vs. pen)
+    thinning: float = 0.6  # up to this fraction of one 3x3 erosion: pens and mice draw thin lines
+    thickening: float = 1.6  # up to this many 3x3 dilations: fingers and big brushes draw fat ones
     limit: int = 0  # use only this many training digits (0 = all); for smoke runs
+    init_from: str = ""  # start from the weights in this folder (fine-tuning) instead of from scratch
     seed: int = 42  # one seed for data split, augmentation and initialization
     out: str = str(DEFAULT_WEIGHTS)  # where the model, its metadata and its card are written
 
@@ -113,13 +115,16 @@ def _augmenter(cfg: TrainConfig):
     )
 
     def thickness(x):
-        # Blend each image toward its 3x3 dilation (thicker) or erosion (thinner) by a random amount:
-        # drawings made with a mouse, a finger or a pen differ most in stroke width.
+        # Move each image toward its 3x3 erosion (thinner) or through one or two 3x3 dilations
+        # (thicker) by a random amount: drawings by mouse, finger or pen differ most in stroke width.
         n = tf.shape(x)[0]
-        t = tf.random.uniform((n, 1, 1, 1), -cfg.thickness, cfg.thickness)
+        t = tf.random.uniform((n, 1, 1, 1), -cfg.thinning, cfg.thickening)
         dilated = tf.nn.max_pool2d(x, 3, 1, "SAME")
+        dilated2 = tf.nn.max_pool2d(dilated, 3, 1, "SAME")
         eroded = -tf.nn.max_pool2d(-x, 3, 1, "SAME")
-        x = tf.where(t > 0, x + t * (dilated - x), x + (-t) * (eroded - x))
+        thicker = x + tf.clip_by_value(t, 0, 1) * (dilated - x) + tf.clip_by_value(t - 1, 0, 1) * (dilated2 - dilated)
+        thinner = x + tf.clip_by_value(-t, 0, 1) * (eroded - x)
+        x = tf.where(t >= 0, thicker, thinner)
         # Keep the brightest pixel at 1, as preprocessing guarantees.
         return x / tf.maximum(tf.reduce_max(x, axis=[1, 2, 3], keepdims=True), 1e-6)
 
@@ -166,6 +171,9 @@ def train(cfg: TrainConfig, data=None) -> dict:
 
     kwargs = {"width": cfg.width, "dropout": cfg.dropout} if cfg.arch == "resnet" else {}
     model = build_model(cfg.arch, **kwargs)
+    if cfg.init_from:
+        model.load_weights(Path(cfg.init_from) / "model.weights.h5")
+        print(f"starting from the weights in {cfg.init_from}")
     model.summary()
 
     steps = int(np.ceil(len(train_split[0]) / cfg.batch_size))

@@ -134,8 +134,9 @@ def ink_map(img: Image.Image) -> Image.Image:
     removed so photos of paper do not count as ink.
     """
     gray = _flatten_alpha(_reduce(img))
-    g = np.asarray(gray)
-    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    w, h = gray.size
+    edges = [(0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h)]
+    border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in edges])
     paper = float(np.median(border))
     dark_ink = paper >= PIXEL_MAX / 2
     # Ink strength per grey level, relative to the paper: one 256-entry lookup table.

@@ -50,6 +50,10 @@ def test_drawing_with_the_mouse_is_recognized_and_clear_resets(page, artifacts, 
     expect(label.locator('[data-testid="label-output-value"]')).to_have_text(digit)  # heading: the best class
     page.screenshot(path=str(artifacts / f"browser_{name}.png"), full_page=True)
 
+    # Let the last stroke's recognition land first: a clear within a fraction of a second of the
+    # last stroke can still be overtaken by that stroke's result (see the README's known issues).
+    page.wait_for_timeout(1500)
+    expect(label.locator('[data-testid="label-output-value"]')).to_have_text(digit)
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
     expect(label).not_to_contain_text("%", timeout=20_000)

@@ -28,6 +28,7 @@ from digitrec.serving import (
     number_for_ui,
     recognize_for_api,
     recognize_for_ui,
+    verdict_for_api,
 )
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
@@ -62,7 +63,8 @@ SELECT_BRUSH = """
 
 
 def build_app(rec: Recognizer) -> gr.Blocks:
-    """Wire the UI and the API endpoints (``/predict``, ``/predict_image``, ``/predict_number``) to one recognizer."""
+    """Wire the UI and the API endpoints (``/predict``, ``/predict_image``, ``/predict_number``,
+    ``/recognize``) to one recognizer."""
     ui = partial(recognize_for_ui, rec)
     api = partial(recognize_for_api, rec)
 
@@ -134,6 +136,8 @@ def build_app(rec: Recognizer) -> gr.Blocks:
         gr.Button(visible=False).click(api, api_file, api_label, api_name="predict_image")
         gr.Button(visible=False).click(partial(number_for_api, rec), api_sketch, gr.JSON(visible=False),
                                        api_name="predict_number")
+        gr.Button(visible=False).click(partial(verdict_for_api, rec), api_sketch, gr.JSON(visible=False),
+                                       api_name="recognize")
     return demo
 
 
@@ -152,9 +156,13 @@ def main() -> None:
 
 def serve(demo: gr.Blocks, **launch_kwargs):
     """Queue and launch with the app's limits; tests pass ``prevent_thread_lock=True``."""
+    # Gradio rebuilds a pandas table of the last 10,000 events after every event, for a
+    # monitoring page this app does not enable; at a few ms per event it capped throughput.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     # Four workers keep both cores busy (the forward pass releases the GIL) without
     # letting a burst of requests pile up unbounded: the 257th waiting request is refused.
-    demo.queue(default_concurrency_limit=4, max_size=256)
+    # Queue positions go out once a second, not to every waiting client after every event.
+    demo.queue(default_concurrency_limit=4, max_size=256, status_update_rate=1)
     return demo.launch(max_file_size=MAX_UPLOAD, show_error=True, css=CSS, js=SELECT_BRUSH, **launch_kwargs)
 
 

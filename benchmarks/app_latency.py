@@ -5,22 +5,26 @@
 1. Cold start: ``python app.py`` until the first successful ``/predict``.
 2. Latency of ``/predict`` through ``gradio_client`` next to ``/noop`` (same app, same
    input, a function that returns at once), p50/p99, and the difference.
-3. Throughput at 1, 8 and 32 concurrent clients, counting errors.
+3. Throughput at 1, 8 and 32 concurrent clients, counting errors. Each client is a
+   loop of requests over the documented HTTP routes (``POST /gradio_api/call/predict``,
+   then read the event stream), run by one asyncio process: 32 ``gradio_client``
+   instances in one Python process measure that process's GIL, not the server.
 4. Resident memory of the server process under that load.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 from gradio_client import Client, handle_file
 
@@ -66,6 +70,41 @@ def percentiles(ms: list[float]) -> dict:
     return {"p50_ms": round(float(np.median(ms)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
+async def throughput(url: str, png: Path, clients: int, pid: int) -> tuple[float, int, int, float]:
+    """Predictions per second with ``clients`` concurrent request loops; errors and peak RSS alongside."""
+    per_client = max(20, 640 // clients)
+    done, errors, peak = 0, 0, 0.0
+    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60,
+                                 limits=httpx.Limits(max_connections=2 * clients)) as http:
+        uploaded = (await http.post("/gradio_api/upload", files={"files": png.read_bytes()})).json()[0]
+        payload = {"data": [{"background": None, "layers": [],
+                             "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}]}
+
+        async def client() -> None:
+            nonlocal done, errors
+            for _ in range(per_client):
+                try:
+                    event = (await http.post("/gradio_api/call/predict", json=payload)).json()["event_id"]
+                    stream = (await http.get(f"/gradio_api/call/predict/{event}")).text
+                    ok = "event: complete" in stream and '"confidences"' in stream
+                except httpx.HTTPError:
+                    ok = False
+                done, errors = done + ok, errors + (not ok)
+
+        async def watch_memory() -> None:
+            nonlocal peak
+            while True:
+                peak = max(peak, rss_mb(pid))
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.create_task(watch_memory())
+        start = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+        watcher.cancel()
+    return round(done / elapsed, 1), done + errors, errors, peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="sequential requests per endpoint")
@@ -100,29 +139,10 @@ def main() -> None:
 
     peak_rss = rss_mb(proc.pid)
     for clients in (1, 8, 32):
-        per_client = max(20, 160 // clients)
-        errors, done = [], []
-        pool = [Client(url, verbose=False) for _ in range(clients)]
-
-        def worker(c: Client):
-            for _ in range(per_client):
-                try:
-                    assert c.predict(value, api_name="/predict")["label"] is not None
-                    done.append(1)
-                except Exception as exc:  # count, do not stop: errors are part of the result
-                    errors.append(repr(exc))
-
-        threads = [threading.Thread(target=worker, args=(c,)) for c in pool]
-        t = time.perf_counter()
-        for th in threads:
-            th.start()
-        while any(th.is_alive() for th in threads):
-            peak_rss = max(peak_rss, rss_mb(proc.pid))
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - t
+        rate, requests, errors, rss = asyncio.run(throughput(url, tmp / "digit.png", clients, proc.pid))
+        peak_rss = max(peak_rss, rss)
         results[f"throughput_{clients}_clients"] = {
-            "predictions_per_s": round(len(done) / elapsed, 1), "requests": len(done) + len(errors),
-            "errors": len(errors)}
+            "predictions_per_s": rate, "requests": requests, "errors": errors}
     results["peak_rss_mb"] = round(peak_rss, 1)
     proc.terminate()
     proc.wait()

@@ -29,7 +29,7 @@ never used for model selection.
 | canvas set (the same digits re-drawn on 300-1000 px canvases, 4 colour schemes, thinner/thicker strokes) | {canvas:.2%} |
 
 Per class: {per_class}
-
+{calibration}
 ![confusion matrix](confusion_matrix.png)
 
 ![training curves](training_curves.png)
@@ -92,6 +92,7 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         mnist=metrics.get("mnist_test_accuracy", float("nan")),
         errors=metrics.get("mnist_test_errors", "?"),
         canvas=metrics.get("canvas_accuracy", float("nan")),
+        calibration=_calibration_section(metrics.get("calibration")),
         per_class=", ".join(f"{k}: {v:.2%}" for k, v in metrics.get("per_class_accuracy", {}).items()),
         repo=repo_id,
         val_size=config.get("val_size", 0),
@@ -102,6 +103,26 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
               "(its settings and history are in training.json)") if "base_run" in info else "",
     )
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+def _calibration_section(figures: dict | None) -> str:
+    if not figures:
+        return ""
+    flagged = figures["flagged"]
+    rows = "\n".join(f"| {name.replace('_', ' ')} | {share:.2%} |" for name, share in flagged.items())
+    return f"""
+## Calibrated confidences and "not a digit"
+
+`calibration.npz` holds a temperature (T = {figures['temperature']:.2f}, fitted on the
+validation split) and the statistics of a "not a digit" check (Mahalanobis distance of
+early-layer activations to the nearest digit class, plus the top probability; threshold
+at 1% of validation digits). Expected calibration error on MNIST test:
+{figures['ece_mnist_test_before']:.2%} before scaling, {figures['ece_mnist_test']:.2%} after.
+
+| set | flagged "not a digit" |
+|---|---|
+{rows}
+"""
 
 
 def write_model_card(folder: Path, repo_id: str = "USER/digitrec") -> Path:

@@ -36,6 +36,10 @@ ARRAYS_SHA256 = "2eb4d82c94e1e65af5a565df335e810e7cfbcdeb8ce2cf9674792583d7c4266
 # The file Keras itself downloads, with the digest Keras checks it against.
 KERAS_MNIST = Path.home() / ".keras" / "datasets" / "mnist.npz"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+# Fashion-MNIST's test images, as Debian's ``dataset-fashion-mnist`` package installs them:
+# clothing at MNIST's size, the standard check that a digit model can tell "not a digit".
+FASHION_TEST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+FASHION_TEST_SHA256 = "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"
 
 
 class ChecksumError(RuntimeError):
@@ -166,6 +170,23 @@ def load_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nd
         np.savez_compressed(tmp, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
     os.replace(tmp.name, cached)
     return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+
+
+def load_fashion_mnist_test() -> np.ndarray | None:
+    """The 10,000 Fashion-MNIST test images (uint8, ``(n, 28, 28)``), or ``None`` when not installed.
+
+    ``apt-get install dataset-fashion-mnist`` provides them; only evaluation uses them.
+    """
+    if not FASHION_TEST.is_file():
+        return None
+    _require_digest(sha256_file(FASHION_TEST), FASHION_TEST_SHA256, str(FASHION_TEST))
+    with gzip.open(FASHION_TEST) as f:
+        data = f.read()
+    # IDX format: magic 2051, then count, rows, columns as big-endian int32, then the pixels.
+    magic, count, rows, cols = np.frombuffer(data[:16], ">i4")
+    if (magic, rows, cols) != (2051, IMAGE_SIZE, IMAGE_SIZE):
+        raise ChecksumError(f"{FASHION_TEST} is not an IDX file of 28x28 images")
+    return np.frombuffer(data, np.uint8, offset=16).reshape(count, rows, cols)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 Prints MNIST test accuracy, per-class accuracy and accuracy on the canvas set (the
 same test digits re-rendered as a drawing canvas delivers them and passed through
-:func:`digitrec.preprocess.normalize`), then writes ``metrics.json``, the
-confusion-matrix and training-curve PNGs, and the model card into the folder.
+:func:`digitrec.preprocess.normalize`), fits the confidence calibration and the "not a
+digit" check (:mod:`digitrec.calibration`) and reports them, then writes
+``metrics.json``, the confusion-matrix and training-curve PNGs, and the model card
+into the folder.
 """
 
 from __future__ import annotations
@@ -86,6 +88,13 @@ def evaluate_and_report(folder: str | Path = BUNDLED_WEIGHTS, limit: int = 0) ->
     print("per class:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["per_class_accuracy"].items()))
     print(f"canvas-set accuracy: {metrics['canvas_accuracy']:.2%}")
     print("canvas by style:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["canvas_accuracy_by_style"].items()))
+    if not limit:  # calibration needs the full splits; a quick look at a few digits skips it
+        from digitrec import calibration
+
+        fitted = calibration.fit_for_folder(folder)
+        print(f"calibration: temperature {fitted.temperature:.3f}, written to {calibration.FILE}")
+        metrics["calibration"] = calibration.report(folder)
+        print_calibration(metrics["calibration"])
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), folder / "confusion_matrix.png")
     history = rec.info.get("history")
@@ -94,6 +103,13 @@ def evaluate_and_report(folder: str | Path = BUNDLED_WEIGHTS, limit: int = 0) ->
     card.write_model_card(folder)
     print(f"wrote metrics.json, PNGs and README.md (model card) to {folder}")
     return metrics
+
+
+def print_calibration(figures: dict) -> None:
+    print(f"ECE on MNIST test: {figures['ece_mnist_test_before']:.2%} before temperature scaling, "
+          f"{figures['ece_mnist_test']:.2%} after (T = {figures['temperature']:.2f})")
+    for name, share in figures["flagged"].items():
+        print(f"flagged 'not a digit': {name:14s} {share:7.2%} of {figures['set_sizes'].get(name, 10_000):,}")
 
 
 def main(argv: list[str] | None = None) -> None:

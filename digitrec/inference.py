@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from digitrec.calibration import Calibration, feature_model
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
 from digitrec.preprocess import normalize
 
@@ -30,7 +31,8 @@ class Recognition:
     """What the model saw and what it concluded."""
 
     input: np.ndarray  # the (28, 28) float image fed to the network
-    probabilities: dict[str, float]  # all ten classes, summing to 1
+    probabilities: dict[str, float]  # all ten classes, summing to 1, temperature-calibrated
+    is_digit: bool = True  # False: it looks like none of the digits the model was trained on
 
     @property
     def digit(self) -> str:
@@ -46,26 +48,31 @@ class Recognizer:
         True
     """
 
-    def __init__(self, model, info: dict | None = None, source: str = ""):
+    def __init__(self, model, info: dict | None = None, source: str = "", calibration: Calibration | None = None):
         import tensorflow as tf
 
         self.model = model
         self.info = info or {}
         self.source = source
+        self.calibration = calibration
         self.class_names = tuple(self.info.get("class_names", CLASS_NAMES))
+        # One pass yields the probabilities and the pooled activations the novelty check needs.
+        net = feature_model(model)
         self._forward = tf.function(
-            lambda x: model(x, training=False),
+            lambda x: net(x, training=False),
             input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
         )
         self.forward(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
 
     @classmethod
-    def load(cls, source: str | Path | None = None) -> "Recognizer":
+    def load(cls, source: str | Path | None = None, calibrated: bool = True) -> "Recognizer":
         """Load a model: the bundled ``weights/`` by default, a folder, or ``hf://USER/REPO[@REV]``.
 
         Args:
             source: where the model lives. Folders must hold the Keras layout
                 (``config.json``, ``model.weights.h5``); loading runs in Keras safe mode.
+            calibrated: use the folder's ``calibration.npz`` (temperature and "not a
+                digit" check) when it has one; ``False`` gives the raw network outputs.
 
         Returns:
             A ready :class:`Recognizer`.
@@ -78,11 +85,13 @@ class Recognizer:
 
             folder = pull(str(source))
             try:
-                return cls(load_keras_folder(folder), read_info(folder), str(source))
+                model = load_keras_folder(folder)
             except WeightsNotFoundError as exc:
                 raise WeightsNotFoundError(f"{source}: {exc}") from None
-        folder = Path(source) if source is not None else BUNDLED_WEIGHTS
-        return cls(load_keras_folder(folder), read_info(folder), str(folder))
+        else:
+            folder = Path(source) if source is not None else BUNDLED_WEIGHTS
+            model = load_keras_folder(folder)
+        return cls(model, read_info(folder), str(source or folder), Calibration.load(folder) if calibrated else None)
 
     @classmethod
     def load_for_app(cls, requested: str | None = None, configured: str | None = None) -> "Recognizer":
@@ -104,15 +113,28 @@ class Recognizer:
                       file=sys.stderr)
         return cls.load()
 
-    def forward(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities for a ``(n, 28, 28)`` float batch of already normalized images."""
+    def run(self, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Pooled activations and raw probabilities for a ``(n, 28, 28)`` batch of normalized images."""
         batch = np.asarray(batch, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
-        return self._forward(batch).numpy()
+        parts = [[t.numpy() for t in self._forward(batch[i : i + 1024])] for i in range(0, max(len(batch), 1), 1024)]
+        outputs = [np.concatenate(column) for column in zip(*parts)]
+        return outputs[:-1], outputs[-1]
+
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities (calibrated, if the model has a calibration) for a ``(n, 28, 28)`` normalized batch."""
+        return self._judge(batch)[0]
+
+    def _judge(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        taps, probs = self.run(batch)
+        if self.calibration is None:
+            return probs, np.ones(len(probs), bool)
+        return self.calibration.calibrate(probs), self.calibration.is_digit(taps, probs)
 
     def recognize(self, image: Any) -> Recognition:
-        """Normalize one image (see :func:`digitrec.preprocess.normalize`) and classify it."""
+        """Normalize one image (see :func:`digitrec.preprocess.normalize`), classify it, and say if it is a digit."""
         x = normalize(image)
-        return Recognition(x, self._as_dict(self.forward(x[None])[0]))
+        probs, is_digit = self._judge(x[None])
+        return Recognition(x, self._as_dict(probs[0]), bool(is_digit[0]))
 
     def predict(self, image: Any) -> dict[str, float]:
         """Probabilities of all ten digits for one image, as ``{"0": p0, …, "9": p9}``."""

@@ -81,8 +81,8 @@ def normalize(image: Any) -> np.ndarray:
         >>> x.shape
         (28, 28)
     """
-    ink = ink_map(to_pil(image))
-    return _mnist_box(ink)
+    ink, _, size = _ink_region(to_pil(image))
+    return _mnist_box(ink, size[0] * size[1])
 
 
 def to_pil(image: Any) -> Image.Image:
@@ -131,15 +131,70 @@ def ink_map(img: Image.Image) -> Image.Image:
 
     Transparent canvases are flattened over the colour opposite to their strokes; the
     paper colour is the median of the border; a noise floor measured on the border is
-    removed so photos of paper do not count as ink.
+    removed so photos of paper do not count as ink. Images larger than
+    :data:`REDUCE_ABOVE` come back reduced.
     """
-    gray = _flatten_alpha(_reduce(img))
+    ink, offset, size = _ink_region(img)
+    full = Image.new("L", size, 0)
+    full.paste(ink, offset)
+    return full
+
+
+def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
+    """The ink map of a region that holds all the ink, its offset, and the (reduced) image size.
+
+    Only the region gets the per-pixel work: on a canvas the digit covers a fraction of
+    the pixels, and everything outside the region is known to be paper.
+    """
+    img = _reduce(img)
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if "A" in img.getbands() or "a" in img.getbands():
+        img = img if img.mode == "RGBA" else img.convert("RGBA")
+        box = img.getbbox()  # of the pixels that are not fully transparent
+        if box is None:
+            return Image.new("L", (1, 1), 0), (0, 0), img.size  # nothing drawn: _mnist_box says so
+        if box != (0, 0, *img.size) or img.getchannel("A").getextrema()[0] < PIXEL_MAX // 2:
+            return _transparent_ink(img, box)
+    gray = img.convert("L")
     w, h = gray.size
-    edges = [(0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h)]
-    border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in edges])
+    border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
+    ink = gray.point(_ink_levels(border))
+    box = ink.getbbox() or (0, 0, w, h)
+    return ink.crop(box), box[:2], gray.size
+
+
+def _transparent_ink(img: Image.Image, box: tuple[int, int, int, int]):
+    """Strokes on a transparent canvas, laid on the grey that contrasts with them.
+
+    ``box`` holds every pixel that is not fully transparent; outside it is paper.
+    """
+    crop = img.crop(box)
+    gray, crop_alpha = crop.convert("L"), crop.getchannel("A")
+    # The strokes' median grey over their opaque pixels tells dark ink from light ink.
+    opaque = crop_alpha.point([0] * (PIXEL_MAX // 2) + [PIXEL_MAX] * (PIXEL_MAX + 1 - PIXEL_MAX // 2))
+    hist = np.cumsum(gray.histogram(mask=opaque))
+    stroke_dark = hist[-1] == 0 or int(np.searchsorted(hist, hist[-1] / 2)) < PIXEL_MAX / 2
+    paper = PIXEL_MAX if stroke_dark else 0
+
+    def flatten(part: Image.Image) -> Image.Image:
+        return Image.composite(part.convert("L"), Image.new("L", part.size, paper), part.getchannel("A"))
+
+    # The border statistics must see the whole image's border, strokes that reach it included.
+    border = np.concatenate([np.asarray(flatten(img.crop(edge))).ravel() for edge in _edges(img.size)])
+    ink = Image.composite(gray, Image.new("L", crop.size, paper), crop_alpha).point(_ink_levels(border))
+    return ink, box[:2], img.size
+
+
+def _edges(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    w, h = size
+    return [(0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h)]
+
+
+def _ink_levels(border: np.ndarray) -> list[int]:
+    """Lookup table grey -> ink strength (0-255), from the paper colour and noise seen on the border."""
     paper = float(np.median(border))
     dark_ink = paper >= PIXEL_MAX / 2
-    # Ink strength per grey level, relative to the paper: one 256-entry lookup table.
     levels = np.arange(PIXEL_MAX + 1, dtype=np.float32)
     span = max(paper if dark_ink else PIXEL_MAX - paper, 1.0)
     strength = np.clip((paper - levels) / span if dark_ink else (levels - paper) / span, 0, 1)
@@ -147,14 +202,14 @@ def ink_map(img: Image.Image) -> Image.Image:
     noise = float(np.percentile(strength[border], 95))
     if noise < 1:
         strength = np.clip((strength - noise) / (1 - noise), 0, 1)
-    return gray.point(np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist())
+    return np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist()
 
 
-def _mnist_box(ink: Image.Image) -> np.ndarray:
+def _mnist_box(ink: Image.Image, area: int) -> np.ndarray:
     hist = ink.histogram()
     strongest = max(level for level, count in enumerate(hist) if count)
     inked = sum(hist[(strongest + 1) // 2 :])
-    speck = max(MIN_INK_PIXELS, MIN_INK_FRACTION * ink.width * ink.height)
+    speck = max(MIN_INK_PIXELS, MIN_INK_FRACTION * area)
     if strongest < MIN_CONTRAST * PIXEL_MAX or inked < speck:
         raise EmptyImageError("no digit found: the canvas is empty or holds only a few stray marks. Draw a digit.")
     left, top, right, bottom = ink.getbbox()
@@ -196,26 +251,6 @@ def _reduce(img: Image.Image) -> Image.Image:
     if img.mode not in ("L", "LA", "RGB", "RGBA"):
         img = img.convert("RGBA")
     return img.reduce(factor)
-
-
-def _flatten_alpha(img: Image.Image) -> Image.Image:
-    """Greyscale 'L' image; strokes on a transparent canvas are laid on the colour that contrasts with them."""
-    if img.mode == "P":
-        img = img.convert("RGBA")
-    if "A" not in img.getbands() and "a" not in img.getbands():
-        return img.convert("L")
-    if img.mode != "RGBA":
-        img = img.convert("RGBA")
-    gray, alpha = img.convert("L"), img.getchannel("A")
-    if alpha.getextrema()[0] >= PIXEL_MAX // 2:
-        return gray
-    # The strokes' typical grey, from a 4x smaller copy: enough to tell dark ink from light.
-    factor = 4 if min(img.size) >= 64 else 1
-    opaque = alpha.reduce(factor).point([0] * (PIXEL_MAX // 2) + [PIXEL_MAX] * (PIXEL_MAX + 1 - PIXEL_MAX // 2))
-    hist = np.cumsum(gray.reduce(factor).histogram(mask=opaque))
-    stroke_dark = hist[-1] == 0 or int(np.searchsorted(hist, hist[-1] / 2)) < PIXEL_MAX / 2
-    paper = Image.new("L", img.size, PIXEL_MAX if stroke_dark else 0)
-    return Image.composite(gray, paper, alpha)
 
 
 def _array_to_pil(a: np.ndarray) -> Image.Image:

@@ -48,6 +48,10 @@ def recognize_for_ui(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT):
     if result is None:
         return None, None, message
     p = result.probabilities[result.digit]
+    if not result.is_digit:
+        return result.probabilities, preview(result.input), (
+            f"🤔 **Not a digit?** This looks like none of the digits the model was trained on "
+            f"(closest: {result.digit}, {p:.1%}).")
     return result.probabilities, preview(result.input), f"Recognized **{result.digit}** ({p:.1%} confident)."
 
 
@@ -87,6 +91,17 @@ def number_for_api(rec: Recognizer, image: Any) -> dict:
 def recognize_for_api(rec: Recognizer, image: Any) -> dict[str, float]:
     """All ten probabilities, or a :class:`gradio.Error` that says what was wrong with the input."""
     return _api_call(rec.predict, image)
+
+
+def verdict_for_api(rec: Recognizer, image: Any) -> dict:
+    """``{"digit": "7" or None, "is_digit": bool, "probabilities": {...}}``: the recognition with its verdict."""
+
+    def verdict(img):
+        result = rec.recognize(img)
+        return {"digit": result.digit if result.is_digit else None, "is_digit": result.is_digit,
+                "probabilities": result.probabilities}
+
+    return _api_call(verdict, image)
 
 
 def _api_call(fn, image: Any):

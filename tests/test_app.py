@@ -146,3 +146,15 @@ def test_predict_number_reads_digits_side_by_side(client, tmp_path, mnist_sample
     assert len(result["digits"]) == 4 and all(len(d) == 10 for d in result["digits"])
     with pytest.raises(Exception, match="no digit"):
         client.predict({"background": None, "layers": [], "composite": None}, api_name="/predict_number")
+
+
+def test_recognize_endpoint_gives_a_verdict(client, tmp_path):
+    digit = client.predict(sketch(save(draw_strokes(STROKES["3"]), tmp_path / "3.png")), api_name="/recognize")
+    assert digit["is_digit"] is True and digit["digit"] == "3"
+    assert len(digit["probabilities"]) == 10
+    from digitrec.render import render_shape
+
+    grid = client.predict(sketch(save(render_shape("grid", np.random.default_rng(0)), tmp_path / "grid.png")),
+                          api_name="/recognize")
+    assert grid["is_digit"] is False and grid["digit"] is None
+    assert sum(grid["probabilities"].values()) == pytest.approx(1.0)

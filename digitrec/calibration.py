@@ -1,0 +1,266 @@
+"""Confidences that mean what they say, and an honest "not a digit".
+
+``python -m digitrec.calibration [FOLDER]`` fits both for the model in ``FOLDER``
+(default ``weights/``), writes ``calibration.npz`` beside it, and reports the figures.
+
+* Temperature scaling (Guo et al., 2017): one temperature, fitted on the validation
+  split by negative log-likelihood, divides the log-probabilities. Accuracy is unchanged.
+* Not a digit: a softmax always answers with some digit. The novelty score adds up three
+  standardized signals: the Mahalanobis distance (Lee et al., 2018) of the pooled
+  activations after each of the first two stages to the nearest digit class, and how far
+  the top probability is from 1. Early layers see what a scarf or a scribble is made of
+  (filled areas, textures, stroke ends); the top probability sees what the classifier
+  thinks. Class statistics come from training digits, both as MNIST stores them and as
+  re-drawn on canvases, so real drawings are not mistaken for novelties. The threshold
+  flags :data:`FLAG_RATE` of the validation digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.constants import NUM_CLASSES, PIXEL_MAX
+
+FILE = "calibration.npz"
+FLAG_RATE = 0.01  # share of validation digits allowed to be called "not a digit"
+ECE_BINS = 15
+TRAIN_PLAIN, TRAIN_CANVAS = 20_000, 10_000  # training digits used for the class statistics
+VAL_CANVAS = 3_000  # validation digits re-drawn on canvases for the threshold
+FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
+
+
+def feature_model(model):
+    """The model with extra outputs: pooled activations after each pooling stage, then the probabilities."""
+    import keras
+    from keras import layers
+
+    taps = [layer.output for layer in model.layers if isinstance(layer, layers.MaxPooling2D)][:2]
+    if not taps:  # the MLP baseline: its hidden layer is what there is
+        taps = [model.get_layer("probabilities").input]
+    pooled = [
+        layers.GlobalAveragePooling2D(name=f"novelty_tap_{i}")(t) if len(t.shape) == 4 else t
+        for i, t in enumerate(taps)
+    ]
+    return keras.Model(model.input, [*pooled, model.output], name=f"{model.name}_with_taps")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Temperature and novelty statistics of one model; see the module docstring."""
+
+    temperature: float
+    means: tuple[np.ndarray, ...]  # per tap: (10, d) class means
+    precisions: tuple[np.ndarray, ...]  # per tap: (d, d) inverse of the shared covariance
+    score_mean: np.ndarray  # per signal (taps, then top probability): mean on validation digits
+    score_std: np.ndarray
+    threshold: float  # novelty above this is "not a digit"
+
+    def calibrate(self, probs: np.ndarray) -> np.ndarray:
+        """Temperature-scaled probabilities, rows summing to 1."""
+        return scale_temperature(probs, self.temperature)
+
+    def novelty(self, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
+        """One score per image; higher means less like any training digit."""
+        signals = _signals(taps, probs, self.means, self.precisions)
+        return ((signals - self.score_mean) / self.score_std).sum(1)
+
+    def is_digit(self, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
+        return self.novelty(taps, probs) <= self.threshold
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / FILE
+        arrays = {f"mean_{i}": m for i, m in enumerate(self.means)}
+        arrays.update({f"precision_{i}": p for i, p in enumerate(self.precisions)})
+        np.savez_compressed(path, temperature=self.temperature, score_mean=self.score_mean,
+                            score_std=self.score_std, threshold=self.threshold, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Calibration | None":
+        """The calibration saved beside a model, or ``None`` when the folder has none."""
+        path = Path(folder) / FILE
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as d:
+            taps = sum(1 for k in d.files if k.startswith("mean_"))
+            return cls(float(d["temperature"]), tuple(d[f"mean_{i}"] for i in range(taps)),
+                       tuple(d[f"precision_{i}"] for i in range(taps)), d["score_mean"], d["score_std"],
+                       float(d["threshold"]))
+
+
+def scale_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    logits = np.log(np.clip(probs, 1e-30, None)) / temperature
+    logits -= logits.max(-1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(-1, keepdims=True)
+
+
+def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimizes the negative log-likelihood of ``labels``."""
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
+    nll = [-np.log(scale_temperature(probs, t)[np.arange(len(labels)), labels] + 1e-30).mean() for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Gap between confidence and accuracy, averaged over equal-width confidence bins weighted by their size."""
+    conf, correct = probs.max(1), probs.argmax(1) == labels
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            gap += inside.mean() * abs(correct[inside].mean() - conf[inside].mean())
+    return float(gap)
+
+
+def _nearest_distance(x: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    d = x[:, None, :] - means[None]
+    return np.maximum(np.einsum("nci,nci->nc", d @ precision, d).min(1), 1e-12)
+
+
+def _signals(taps, probs, means, precisions) -> np.ndarray:
+    """(n, taps + 1): log distance to the nearest class per tap, and log(1 - top probability)."""
+    signals = [np.log(_nearest_distance(t, mu, prec)) for t, mu, prec in zip(taps, means, precisions)]
+    signals.append(np.log(np.clip(1.0 - probs.max(1), 1e-7, None)))
+    return np.stack(signals, 1)
+
+
+def _class_gaussian(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    means = np.stack([x[y == c].mean(0) for c in range(NUM_CLASSES)])
+    centred = x - means[y]
+    cov = centred.T @ centred / len(x)
+    cov += 1e-4 * np.trace(cov) / len(cov) * np.eye(len(cov))  # a little shrinkage keeps it invertible
+    return means, np.linalg.inv(cov)
+
+
+def fit(run, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+        val_novelty: np.ndarray) -> Calibration:
+    """Fit a :class:`Calibration`.
+
+    Args:
+        run: ``run(inputs) -> (taps, probs)`` for a float batch of normalized images.
+        train: normalized training digits and labels, for the class statistics.
+        val: normalized validation digits and labels, for the temperature.
+        val_novelty: normalized validation digits (plain and drawn) that set the threshold.
+    """
+    taps, _ = run(train[0])
+    stats = [_class_gaussian(t.astype(np.float64), train[1]) for t in taps]
+    _, val_probs = run(val[0])
+    temperature = fit_temperature(val_probs, val[1])
+    taps, probs = run(val_novelty)
+    signals = _signals(taps, probs, [m for m, _ in stats], [p for _, p in stats])
+    partial = Calibration(temperature, tuple(m for m, _ in stats), tuple(p for _, p in stats),
+                          signals.mean(0), signals.std(0) + 1e-9, threshold=np.inf)
+    threshold = float(np.quantile(partial.novelty(taps, probs), 1 - FLAG_RATE))
+    return Calibration(temperature, partial.means, partial.precisions, partial.score_mean, partial.score_std,
+                       threshold)
+
+
+def fit_for_folder(folder: str | Path) -> Calibration:
+    """Fit the calibration of the model in ``folder`` on MNIST's training split and save it there."""
+    from digitrec.data import load_mnist
+    from digitrec.evaluate import canvas_inputs
+    from digitrec.inference import Recognizer
+    from digitrec.training import TrainConfig, split_train_val
+
+    rec = Recognizer.load(folder, calibrated=False)
+    saved = rec.info.get("config", {})
+    cfg = TrainConfig(seed=saved.get("seed", TrainConfig.seed), val_size=saved.get("val_size", TrainConfig.val_size))
+    (x, y), _ = load_mnist()
+    (x_train, y_train), (x_val, y_val) = split_train_val(x, y, cfg)  # the split training used
+    plain = x_train[:TRAIN_PLAIN].astype(np.float32) / PIXEL_MAX
+    drawn, _ = canvas_inputs(x_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], seed=FIT_SEED)
+    val_plain = x_val.astype(np.float32) / PIXEL_MAX
+    val_drawn, _ = canvas_inputs(x_val[:VAL_CANVAS], seed=FIT_SEED + 1)
+    calibration = fit(
+        rec.run,
+        (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], y_train[TRAIN_PLAIN:][:len(drawn)]])),
+        (val_plain, y_val),
+        np.concatenate([val_plain[:VAL_CANVAS], val_drawn]),
+    )
+    calibration.save(folder)
+    return calibration
+
+
+def non_digit_inputs(seed: int = 0) -> dict[str, np.ndarray]:
+    """Normalized model inputs that are not digits: Fashion-MNIST test images (when Debian's
+    ``dataset-fashion-mnist`` is installed), letters and shapes rendered on canvases."""
+    from digitrec.data import load_fashion_mnist_test
+    from digitrec.preprocess import PreprocessError, normalize
+    from digitrec.render import DIGIT_LIKE_LETTERS, SHAPES, render_letters, render_shape
+
+    def inputs(images) -> np.ndarray:
+        out = []
+        for img in images:
+            try:
+                out.append(normalize(img))
+            except PreprocessError:  # blank ones are refused before the model, which is right too
+                pass
+        return np.stack(out)
+
+    rng = np.random.default_rng(seed)
+    letters = [img for letter, img in render_letters(rng) if letter not in DIGIT_LIKE_LETTERS]
+    sets = {
+        "letters": inputs(letters),
+        "shapes": inputs(render_shape(kind, rng) for kind in SHAPES for _ in range(20)),
+    }
+    fashion = load_fashion_mnist_test()
+    if fashion is not None:
+        sets = {"fashion_mnist": inputs(fashion), **sets}
+    return sets
+
+
+def report(folder: str | Path) -> dict:
+    """ECE before and after scaling on MNIST test, and the share flagged "not a digit" on each set."""
+    from digitrec.data import load_mnist
+    from digitrec.evaluate import canvas_inputs
+    from digitrec.inference import Recognizer
+
+    rec = Recognizer.load(folder)
+    _, (x_test, y_test) = load_mnist()
+    test = x_test.astype(np.float32) / PIXEL_MAX
+    taps, raw = rec.run(test)
+    calibrated = rec.calibration.calibrate(raw)
+    figures = {
+        "temperature": round(rec.calibration.temperature, 4),
+        "ece_mnist_test_before": expected_calibration_error(raw, y_test),
+        "ece_mnist_test": expected_calibration_error(calibrated, y_test),
+        "flagged": {"mnist_test": float((~rec.calibration.is_digit(taps, raw)).mean())},
+    }
+    canvas, _ = canvas_inputs(x_test)
+    sets = {"canvas_set": canvas, **non_digit_inputs()}
+    for name, inputs in sets.items():
+        figures["flagged"][name] = float((~rec.calibration.is_digit(*rec.run(inputs))).mean())
+        figures.setdefault("set_sizes", {})[name] = int(len(inputs))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    from digitrec import card
+    from digitrec.evaluate import print_calibration
+    from digitrec.inference import BUNDLED_WEIGHTS
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", default=str(BUNDLED_WEIGHTS), help="model folder (default: weights/)")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    calibration = fit_for_folder(folder)
+    print(f"temperature {calibration.temperature:.3f}; novelty threshold {calibration.threshold:.3f}")
+    figures = report(folder)
+    print_calibration(figures)
+    metrics_path = folder / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics["calibration"] = figures
+    metrics_path.write_text(json.dumps(metrics, indent=2))
+    card.write_model_card(folder)
+    print(f"wrote {FILE}, metrics.json and the model card in {folder}")
+
+
+if __name__ == "__main__":
+    main()

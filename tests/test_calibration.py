@@ -1,0 +1,100 @@
+"""Calibrated confidences and the "not a digit" verdict, on real digits and real non-digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitrec.calibration import (
+    Calibration,
+    expected_calibration_error,
+    fit_temperature,
+    scale_temperature,
+)
+from digitrec.constants import PIXEL_MAX
+from digitrec.preprocess import EmptyImageError, normalize
+from digitrec.render import SHAPES, render_on_canvas, render_shape
+
+TESTS = Path(__file__).resolve().parent
+
+
+def flagged(rec, inputs: np.ndarray) -> np.ndarray:
+    taps, probs = rec.run(inputs)
+    return ~rec.calibration.is_digit(taps, probs)
+
+
+def test_bundled_weights_come_with_a_calibration(recognizer):
+    assert recognizer.calibration is not None
+    assert 0.5 < recognizer.calibration.temperature < 4
+
+
+def test_real_mnist_digits_are_digits(recognizer, mnist_sample):
+    x, y = mnist_sample
+    assert flagged(recognizer, x / PIXEL_MAX).sum() <= 2  # of 200; the target is 1%
+
+
+def test_digits_drawn_on_canvases_are_digits(recognizer, mnist_sample):
+    rng = np.random.default_rng(5)
+    drawn = np.stack([normalize(render_on_canvas(d, rng)) for d in mnist_sample[0][:100]])
+    assert flagged(recognizer, drawn).sum() <= 2
+
+
+def test_fashion_mnist_is_not_a_digit(recognizer):
+    clothes = []
+    with np.load(TESTS / "fashion_sample.npz") as d:
+        for img in d["x"]:
+            try:
+                clothes.append(normalize(img))
+            except EmptyImageError:  # a few faint items are refused before the model even sees them
+                pass
+    assert len(clothes) >= 90
+    assert flagged(recognizer, np.stack(clothes)).mean() >= 0.85
+
+
+def test_shapes_and_scribbles_are_not_digits(recognizer):
+    rng = np.random.default_rng(11)
+    shapes = np.stack([normalize(render_shape(kind, rng)) for kind in SHAPES for _ in range(4)])
+    assert flagged(recognizer, shapes).mean() >= 0.75
+
+
+def test_recognize_reports_the_verdict(recognizer, mnist_sample):
+    x, y = mnist_sample
+    digit = recognizer.recognize(x[0])
+    assert digit.is_digit and digit.digit == str(y[0])
+    grid = recognizer.recognize(render_shape("grid", np.random.default_rng(0)))
+    assert not grid.is_digit
+    assert sum(grid.probabilities.values()) == pytest.approx(1.0)  # still all ten probabilities
+
+
+def test_temperature_scaling_keeps_the_ranking_and_sums_to_one(recognizer, mnist_sample):
+    x, _ = mnist_sample
+    _, raw = recognizer.run(x / PIXEL_MAX)
+    calibrated = recognizer.forward(x / PIXEL_MAX)
+    assert np.array_equal(raw.argmax(1), calibrated.argmax(1))
+    np.testing.assert_allclose(calibrated.sum(1), 1.0, rtol=1e-6)
+    assert not np.allclose(raw, calibrated)
+
+
+def test_fitted_temperature_repairs_an_overconfident_classifier():
+    # Labels drawn from softened probabilities, reported as if sharper (temperature 2 hidden).
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(20_000, 10))
+    true = scale_temperature(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), 1.0)
+    labels = np.array([rng.choice(10, p=p) for p in true])
+    reported = scale_temperature(true, 0.5)
+    t = fit_temperature(reported, labels)
+    assert t == pytest.approx(2.0, rel=0.1)
+    assert expected_calibration_error(scale_temperature(reported, t), labels) < expected_calibration_error(
+        reported, labels) / 3
+
+
+def test_calibration_survives_save_and_load(recognizer, tmp_path):
+    recognizer.calibration.save(tmp_path)
+    again = Calibration.load(tmp_path)
+    assert again.temperature == recognizer.calibration.temperature
+    assert again.threshold == recognizer.calibration.threshold
+    for a, b in zip(again.precisions, recognizer.calibration.precisions):
+        np.testing.assert_array_equal(a, b)
+    assert Calibration.load(tmp_path / "missing") is None

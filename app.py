@@ -116,11 +116,13 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                 seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen")
 
         ui_outputs = [label, seen, status]
-        drawn = sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
+        sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
                               trigger_mode="always_last")
-        # Clearing must win over a recognition still in flight, or a stale result would reappear.
-        sketch.clear(partial(ui, None), None, ui_outputs, cancels=[drawn], api_visibility="private",
-                     show_progress="hidden")
+        # Clearing also fires .change with the empty canvas; "always_last" runs this listener's
+        # events in order, so the empty canvas is always answered last and no stale result stays.
+        # The .clear listener only makes the reset instant. (Cancelling the in-flight event
+        # instead left a stale result on screen when the clear came a few 100 ms after a stroke.)
+        sketch.clear(partial(ui, None), None, ui_outputs, api_visibility="private", show_progress="hidden")
         upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
                       show_progress="hidden")
         inside_tab.select(partial(explain_for_ui, Explainer(rec)), sketch, [saliency, blocks, inside_status],

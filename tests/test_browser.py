@@ -16,13 +16,18 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 @pytest.fixture(scope="module")
-def page(server_url):
+def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 950})
-        page.goto(server_url, wait_until="networkidle")
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server_url):
+    page = browser.new_page(viewport={"width": 1200, "height": 950})
+    page.goto(server_url, wait_until="networkidle")
+    return page
 
 
 def draw(page, strokes) -> None:
@@ -58,3 +63,35 @@ def test_drawing_with_the_mouse_is_recognized_and_clear_resets(page, artifacts, 
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
     expect(label).not_to_contain_text("%", timeout=20_000)
     page.screenshot(path=str(artifacts / f"browser_{name}_cleared.png"), full_page=True)
+
+
+def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, artifacts):
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.goto(server_url, wait_until="networkidle")
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    pad = page.locator("#sketch canvas").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the canvas fits the screen
+    # Touch events as a phone's browser sends them, through Chromium's input layer.
+    touch = phone.new_cdp_session(page)
+    side = min(box["width"], box["height"]) * 0.75
+    x0, y0 = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    for stroke in STROKES["7_crossed"]:
+        points = [(x0 + x * side, y0 + y * side) for x, y in stroke]
+        start = {"x": points[0][0], "y": points[0][1]}
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [start]})
+        for (ax, ay), (bx, by) in zip(points, points[1:]):
+            for t in range(1, 16):
+                x, y = ax + (bx - ax) * t / 15, ay + (by - ay) * t / 15
+                touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_timeout(150)
+    expect(page.locator("#status")).to_contain_text("Recognized 7", timeout=30_000)
+    # On a narrow screen the result panel sits below the drawing, not beside it.
+    label = page.locator("#label").bounding_box()
+    assert label["y"] >= box["y"] + box["height"]
+    page.screenshot(path=str(artifacts / "browser_phone_7_crossed.png"), full_page=True)
+    phone.close()

@@ -16,7 +16,7 @@ import numpy as np
 
 from digitrec.calibration import Calibration, feature_model
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
-from digitrec.preprocess import normalize
+from digitrec.preprocess import EmptyImageError, normalize
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 BATCH_SIZE = 64  # images per forward pass in predict_batch
@@ -160,10 +160,25 @@ class Recognizer:
         """
         from digitrec.segment import split_digits
 
-        def confidence(crops):
-            return [max(p.values()) for p in self.predict_batch(crops)]
+        def inputs(crops) -> list[np.ndarray | None]:
+            out = []
+            for crop in crops:
+                try:
+                    out.append(normalize(crop))
+                except EmptyImageError:  # a sliver of ink: no digit in it
+                    out.append(None)
+            return out
 
-        digits = self.predict_batch(split_digits(image, classify=confidence))
+        def confidence(crops):
+            # A crop that does not look like a digit (half a digit, two touching ones) scores 0.
+            xs = inputs(crops)
+            probs, is_digit = self._judge(np.stack([np.zeros((IMAGE_SIZE, IMAGE_SIZE)) if x is None else x for x in xs]))
+            return [0.0 if x is None else float(p * ok) for x, p, ok in zip(xs, probs.max(1), is_digit)]
+
+        xs = [x for x in inputs(split_digits(image, classify=confidence)) if x is not None]
+        if not xs:
+            raise EmptyImageError("no digits found: only a few stray marks. Draw a number.")
+        digits = [self._as_dict(p) for p in self.forward(np.stack(xs))]
         return {"number": "".join(max(d, key=d.get) for d in digits), "digits": digits}
 
     def _as_dict(self, p: np.ndarray) -> dict[str, float]:

@@ -24,7 +24,8 @@ PAD = 0.3  # each digit crop gets this much paper around it (as a fraction of it
 
 
 FRAGMENT = 0.55  # a piece shorter than this fraction of the digit height belongs to a neighbour
-CONFIDENT = 0.9  # a segment recognized at least this confidently is not re-examined for a hidden boundary
+CONFIDENT = 0.9  # a segment recognized at least this confidently is not re-examined for a hidden boundary...
+WIDE = 0.95  # ...unless it is this wide (in digit heights): a 1 touching its neighbour hides in a confident read
 
 
 def _split_wide(proj: np.ndarray, start: int, stop: int, height: float) -> list[tuple[int, int]]:
@@ -87,7 +88,8 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
         confidence = classify([_crop(ink, scale, a, b) for a, b in segments])
         refined = []
         for (a, b), conf in zip(segments, confidence):
-            refined += _try_cut(ink, scale, proj, a, b, conf, height, classify) if conf < CONFIDENT else [(a, b)]
+            suspect = conf < CONFIDENT or b - a >= WIDE * height
+            refined += _try_cut(ink, scale, proj, a, b, conf, height, classify) if suspect else [(a, b)]
         segments = refined
     return [_crop(ink, scale, a, b) for a, b in segments]
 
@@ -123,6 +125,7 @@ def _try_cut(ink, scale, proj, a, b, conf, height, classify) -> list[tuple[int, 
     best, best_cut = max(conf, CONFIDENT), None
     for cut in cuts:
         left, right = classify([_crop(ink, scale, a, int(cut)), _crop(ink, scale, int(cut), b)])
-        if min(left, right) > best:
-            best, best_cut = min(left, right), int(cut)
+        # Two digits must explain the ink better than one: compare joint confidence with the whole's.
+        if left * right > best:
+            best, best_cut = left * right, int(cut)
     return [(a, b)] if best_cut is None else [(a, best_cut), (best_cut, b)]

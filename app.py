@@ -35,13 +35,25 @@ EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.p
 CANVAS = (400, 400)
 BRUSH = 20  # px on the 400 px canvas: after scaling a drawn digit into 20 px, strokes are MNIST-thick
 MAX_UPLOAD = "10mb"
+# The Sketchpad sends a stroke's picture only after uploading it, so on a busy server a
+# clear can overtake the last stroke. Its late change event then carries a drawing that is
+# no longer on the canvas: when the visitor's last action was a clear, send nothing instead.
+DROP_IF_CLEARED = "(value) => (window.digitrecClearedAt || 0) > (window.digitrecDrawnAt || 0) ? null : value"
 CSS = """
 #seen img { image-rendering: pixelated; }
 """
 # Gradio's Sketchpad starts, and returns after "Clear canvas" or a tab switch, with no
-# tool selected; pick the brush each time so visitors can simply draw.
-SELECT_BRUSH = """
+# tool selected; pick the brush each time so visitors can simply draw. The page also notes
+# when the visitor last drew (or picked an example) and last cleared: see DROP_IF_CLEARED.
+ON_LOAD = """
 () => {
+  document.addEventListener('pointerdown', (event) => {
+    if (event.target.closest('#sketch canvas, #examples')) window.digitrecDrawnAt = performance.now();
+  }, true);
+  document.addEventListener('click', (event) => {
+    if (event.target.closest('#examples')) window.digitrecDrawnAt = performance.now();
+    if (event.target.closest('#sketch button[aria-label="Clear canvas"]')) window.digitrecClearedAt = performance.now();
+  }, true);
   const pick = (tries) => {
     let found = false;
     document.querySelectorAll('#sketch, #number-sketch').forEach((pad) => {
@@ -69,6 +81,12 @@ def build_app(rec: Recognizer) -> gr.Blocks:
     api = partial(recognize_for_api, rec)
 
     with gr.Blocks(title="digitrec: handwritten digit recognizer") as demo:
+        # The result panel is created first (rendered further down) so examples can fill it.
+        status = gr.Markdown(DRAW_PROMPT, elem_id="status", render=False)
+        label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="label", render=False)
+        seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen",
+                        render=False)
+        ui_outputs = [label, seen, status]
         gr.Markdown(
             "# ✍️ digitrec\nDraw a digit. A CNN trained on MNIST recognizes it as you draw, "
             "and shows the 28×28 image it actually saw."
@@ -90,7 +108,9 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                         elem_id="sketch",
                     )
                     if EXAMPLES:
-                        gr.Examples(EXAMPLES, inputs=sketch, label="Or try an example")
+                        # Loading an example does not fire the Sketchpad's change event: run it on click.
+                        gr.Examples(EXAMPLES, inputs=sketch, outputs=ui_outputs, fn=ui, run_on_click=True,
+                                    cache_examples=False, label="Or try an example", elem_id="examples")
                 with gr.Tab("Numbers"):
                     number_sketch = gr.Sketchpad(
                         type="pil", image_mode="RGBA", canvas_size=(720, 360), fixed_canvas=True, height=420,
@@ -111,17 +131,12 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                         elem_id="upload",
                     )
             with gr.Column(min_width=300):
-                status = gr.Markdown(DRAW_PROMPT, elem_id="status")
-                label = gr.Label(num_top_classes=10, label="Probabilities", elem_id="label")
-                seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen")
+                status.render()
+                label.render()
+                seen.render()
 
-        ui_outputs = [label, seen, status]
         sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
-                              trigger_mode="always_last")
-        # Clearing also fires .change with the empty canvas; "always_last" runs this listener's
-        # events in order, so the empty canvas is always answered last and no stale result stays.
-        # The .clear listener only makes the reset instant. (Cancelling the in-flight event
-        # instead left a stale result on screen when the clear came a few 100 ms after a stroke.)
+                      trigger_mode="always_last", js=DROP_IF_CLEARED)
         sketch.clear(partial(ui, None), None, ui_outputs, api_visibility="private", show_progress="hidden")
         upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
                       show_progress="hidden")
@@ -165,7 +180,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # letting a burst of requests pile up unbounded: the 257th waiting request is refused.
     # Queue positions go out once a second, not to every waiting client after every event.
     demo.queue(default_concurrency_limit=4, max_size=256, status_update_rate=1)
-    return demo.launch(max_file_size=MAX_UPLOAD, show_error=True, css=CSS, js=SELECT_BRUSH, **launch_kwargs)
+    return demo.launch(max_file_size=MAX_UPLOAD, show_error=True, css=CSS, js=ON_LOAD, **launch_kwargs)
 
 
 if __name__ == "__main__":

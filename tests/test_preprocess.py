@@ -72,6 +72,16 @@ def test_translation_does_not_change_the_result(mnist_sample):
         np.testing.assert_allclose(out, outs[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("pos", [(0, 0), (200, 100), (400, 400)])  # in a corner, inside, touching two edges
+def test_transparent_canvas_reads_like_the_same_drawing_on_paper(mnist_sample, pos):
+    # Only the inked region of a transparent canvas is processed; it must not matter.
+    mask = Image.new("L", (600, 600), 0)
+    mask.paste(Image.fromarray(mnist_sample[0][5]).resize((200, 200), Image.Resampling.BICUBIC), pos)
+    transparent = paint(mask, "transparent")
+    on_paper = Image.alpha_composite(Image.new("RGBA", mask.size, "white"), transparent)
+    np.testing.assert_allclose(normalize(transparent), normalize(on_paper), atol=1e-6)
+
+
 def test_a_thin_one_stays_thin():
     out = normalize(draw_strokes(STROKES["1_plain"], size=(800, 800), width=12))
     height, width = extent(out)

@@ -59,7 +59,7 @@ class Recognizer:
         # One pass yields the probabilities and the pooled activations the novelty check needs.
         net = feature_model(model)
         self._forward = tf.function(
-            lambda x: net(x, training=False),
+            tf.autograph.experimental.do_not_convert(lambda x: net(x, training=False)),
             input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
         )
         self.forward(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = ROOT / "weights"
 # Everything a model repo holds; nothing else is downloaded or uploaded.
 MODEL_FILES = ("config.json", "metadata.json", "model.weights.h5", "training.json", "metrics.json",
-               "README.md", "confusion_matrix.png", "training_curves.png")
+               "calibration.npz", "README.md", "confusion_matrix.png", "training_curves.png")
 MODEL_ENV = "DIGITREC_MODEL"  # a Space variable (or shell variable) naming the model to serve
 
 

@@ -23,7 +23,8 @@ def pushed(hub):
 
 def test_push_uploads_the_keras_layout_with_a_model_card(hub, pushed):
     files = hub.files("model", "alice/digits")
-    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json"} <= set(files)
+    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json",
+            "calibration.npz"} <= set(files)
     card = files["README.md"].decode()
     for expected in ("library_name: keras", "license: mit", "ylecun/mnist", "model-index", "accuracy",
                      'keras.saving.load_model("hf://alice/digits")'):

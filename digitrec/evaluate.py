@@ -37,13 +37,13 @@ def predict_classes(rec: Recognizer, inputs: np.ndarray) -> np.ndarray:
     return probs.argmax(1)
 
 
-def canvas_inputs(digits: np.ndarray, seed: int = CANVAS_SEED) -> tuple[np.ndarray, np.ndarray]:
+def canvas_inputs(digits: np.ndarray, seed: int = CANVAS_SEED, pen: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Normalized model inputs for the canvas set, and the style index of each canvas."""
     rng = np.random.default_rng(seed)
     inputs, styles = [], []
     for i, digit in enumerate(digits):
         style = STYLES[i % len(STYLES)]
-        inputs.append(normalize(render_on_canvas(digit, rng, style=style)))
+        inputs.append(normalize(render_on_canvas(digit, rng, style=style, pen=pen)))
         styles.append(i % len(STYLES))
     return np.stack(inputs), np.array(styles)
 

@@ -22,11 +22,14 @@ def render_on_canvas(
     rng: np.random.Generator,
     canvas: int | None = None,
     style: str | None = None,
+    pen: bool = False,
 ) -> Image.Image:
     """Place a white-on-black uint8 digit on a canvas of ``canvas`` px (random 300-1000 if omitted).
 
     Size (30-80% of the canvas), position, stroke width (-0.6 to +1.5 MNIST pixels per side) and
-    ``style`` (one of :data:`STYLES`, random if omitted) are drawn from ``rng``.
+    ``style`` (one of :data:`STYLES`, random if omitted) are drawn from ``rng``. With ``pen``,
+    the strokes are solid ink with crisp edges, as a drawing app's brush makes them, instead
+    of MNIST's soft pencil scans.
     """
     canvas = canvas or int(rng.integers(300, 1001))
     style = style or STYLES[int(rng.integers(len(STYLES)))]
@@ -35,11 +38,15 @@ def render_on_canvas(
     # (a min/max filter of up to +-1.5 MNIST pixels), then scale to the canvas size.
     fine = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((4 * 28, 4 * 28), Image.Resampling.BICUBIC)
     radius = int(round(rng.uniform(-0.6, 1.5) * 4))
+    if pen:
+        radius = max(radius, 0)  # a pen line is never thinner than the pencil's: solid ink could vanish
     if radius > 0:
         fine = fine.filter(ImageFilter.MaxFilter(2 * radius + 1))
     elif radius < 0:
         fine = fine.filter(ImageFilter.MinFilter(2 * -radius + 1))
     ink = fine.resize((side, side), Image.Resampling.BICUBIC)
+    if pen:
+        ink = ink.point([0] * 128 + [PIXEL_MAX] * 128)
     x, y = (int(v) for v in rng.integers(0, canvas - side + 1, size=2))
     alpha = Image.new("L", (canvas, canvas), 0)
     alpha.paste(ink, (x, y))

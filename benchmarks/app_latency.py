@@ -5,11 +5,15 @@
 1. Cold start: ``python app.py`` until the first successful ``/predict``.
 2. Latency of ``/predict`` through ``gradio_client`` next to ``/noop`` (same app, same
    input, a function that returns at once), p50/p99, and the difference.
-3. Throughput at 1, 8 and 32 concurrent clients, counting errors. Each client is a
-   loop of requests over the documented HTTP routes (``POST /gradio_api/call/predict``,
-   then read the event stream), run by one asyncio process: 32 ``gradio_client``
-   instances in one Python process measure that process's GIL, not the server.
-4. Resident memory of the server process under that load.
+3. Throughput at 1, 8 and 32 concurrent clients, counting errors; the median of
+   ``--repeats`` runs. Each client is a loop of requests over the documented HTTP routes
+   (``POST /gradio_api/call/predict``, then read the event stream) that keeps one session
+   (``session_hash``), as a ``gradio_client.Client`` or a browser tab does; the clients
+   run in one asyncio process, because 32 ``gradio_client`` instances in one Python
+   process measure that process's GIL, not the server. A last run at 32 clients sends
+   no session, so every request makes a new one, as a bare curl call does.
+4. Resident memory of the server process under that load, and the CPU the load clients
+   took from the same cores.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import numpy as np
 from gradio_client import Client, handle_file
 
-from digitrec.render import render_on_canvas
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
+
+from digitrec.render import render_on_canvas  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,9 +77,10 @@ def percentiles(ms: list[float]) -> dict:
     return {"p50_ms": round(float(np.median(ms)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
 
 
-async def throughput(url: str, png: Path, clients: int, pid: int) -> tuple[float, int, int, float]:
+async def throughput(url: str, png: Path, clients: int, pid: int, requests: int,
+                     sessions: bool = True) -> tuple[float, int, int, float]:
     """Predictions per second with ``clients`` concurrent request loops; errors and peak RSS alongside."""
-    per_client = max(20, 640 // clients)
+    per_client = max(20, requests // clients)
     done, errors, peak = 0, 0, 0.0
     async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60,
                                  limits=httpx.Limits(max_connections=2 * clients)) as http:
@@ -82,9 +90,10 @@ async def throughput(url: str, png: Path, clients: int, pid: int) -> tuple[float
 
         async def client() -> None:
             nonlocal done, errors
+            session = {**payload, "session_hash": uuid.uuid4().hex} if sessions else payload
             for _ in range(per_client):
                 try:
-                    event = (await http.post("/gradio_api/call/predict", json=payload)).json()["event_id"]
+                    event = (await http.post("/gradio_api/call/predict", json=session)).json()["event_id"]
                     stream = (await http.get(f"/gradio_api/call/predict/{event}")).text
                     ok = "event: complete" in stream and '"confidences"' in stream
                 except httpx.HTTPError:
@@ -108,6 +117,8 @@ async def throughput(url: str, png: Path, clients: int, pid: int) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="sequential requests per endpoint")
+    parser.add_argument("--load", type=int, default=1280, help="requests per throughput run")
+    parser.add_argument("--repeats", type=int, default=3, help="throughput runs per number of clients")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     digit = np.load(ROOT / "tests" / "mnist_sample.npz")["x"][0]
@@ -138,11 +149,18 @@ def main() -> None:
     results["model_path_added_p50_ms"] = round(results["/predict"]["p50_ms"] - results["/noop"]["p50_ms"], 2)
 
     peak_rss = rss_mb(proc.pid)
-    for clients in (1, 8, 32):
-        rate, requests, errors, rss = asyncio.run(throughput(url, tmp / "digit.png", clients, proc.pid))
-        peak_rss = max(peak_rss, rss)
-        results[f"throughput_{clients}_clients"] = {
-            "predictions_per_s": rate, "requests": requests, "errors": errors}
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    for clients, sessions in ((1, True), (8, True), (32, True), (32, False)):
+        rates, total, errors = [], 0, 0
+        for _ in range(args.repeats if sessions else 1):
+            rate, n, failed, rss = asyncio.run(
+                throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions))
+            rates.append(rate)
+            total, errors, peak_rss = total + n, errors + failed, max(peak_rss, rss)
+        key = f"throughput_{clients}_clients" + ("" if sessions else "_new_session_per_request")
+        results[key] = {"predictions_per_s": float(np.median(rates)), "runs": rates, "requests": total,
+                        "errors": errors}
+    results["load_clients_cpu_cores"] = round((time.process_time() - cpu_start) / (time.perf_counter() - wall_start), 2)
     results["peak_rss_mb"] = round(peak_rss, 1)
     proc.terminate()
     proc.wait()

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from digitrec import Recognizer
-from digitrec.evaluate import evaluate
-from digitrec.render import render_on_canvas
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
+
+from digitrec import Recognizer  # noqa: E402
+from digitrec.evaluate import evaluate  # noqa: E402
+from digitrec.render import render_on_canvas  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "mnist_sample.npz"
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from digitrec import Recognizer
-from digitrec.data import load_mnist
-from digitrec.render import render_number
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
+
+from digitrec import Recognizer  # noqa: E402
+from digitrec.data import load_mnist  # noqa: E402
+from digitrec.render import render_number  # noqa: E402
 
 
 def main() -> None:

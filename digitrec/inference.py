@@ -58,10 +58,11 @@ class Recognizer:
         self.class_names = tuple(self.info.get("class_names", CLASS_NAMES))
         # One pass yields the probabilities and the pooled activations the novelty check needs.
         net = feature_model(model)
+        # Calling the traced graph directly skips tf.function's per-call argument dispatch.
         self._forward = tf.function(
             tf.autograph.experimental.do_not_convert(lambda x: net(x, training=False)),
             input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
-        )
+        ).get_concrete_function()
         self.forward(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
 
     @classmethod
@@ -101,6 +102,7 @@ class Recognizer:
         named by a deployment setting (``DIGITREC_MODEL``) falls back to the bundled weights
         with a clear notice when the Hub cannot provide it, so the app still starts offline.
         """
+        use_one_thread_per_op()
         if requested:
             return cls.load(requested)
         if configured:
@@ -185,6 +187,25 @@ class Recognizer:
         p = p.astype(np.float64)
         p /= p.sum()
         return {name: float(v) for name, v in zip(self.class_names, p)}
+
+
+def use_one_thread_per_op() -> None:
+    """Run each TensorFlow op on one thread: the setting for a server of single images.
+
+    A forward pass on one 28x28 image is too small to split, yet TensorFlow's default
+    thread pools spin on every core while they wait for work, taking CPU from the web
+    server's event loop: on 2 cores that cost the app about a quarter of its throughput
+    (``benchmarks/app_latency.py``). Concurrent requests still run side by side on the
+    server's worker threads. Only possible before TensorFlow has run its first op; later
+    calls leave the setting as it is.
+    """
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialized in this process, e.g. by a test session
+        pass
 
 
 def load_keras_folder(folder: Path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -94,3 +96,19 @@ def test_corrupt_weights_are_refused_clearly(tmp_path):
     (folder / "model.weights.h5").write_bytes(b"garbage")
     with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
         Recognizer.load(folder)
+
+
+def test_the_app_model_runs_each_op_on_one_thread():
+    # A fresh process, as `python app.py` starts: the setting only applies before TensorFlow's first op.
+    code = """
+import numpy as np, tensorflow as tf
+from digitrec import Recognizer
+rec = Recognizer.load_for_app()
+probs = rec.predict(np.load("tests/mnist_sample.npz")["x"][0])
+print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads(),
+      max(probs, key=probs.get))
+"""
+    root = BUNDLED_WEIGHTS.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    label = int(np.load(root / "tests" / "mnist_sample.npz")["y"][0])
+    assert out.split() == ["1", "1", str(label)]

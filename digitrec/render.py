@@ -135,17 +135,19 @@ DIGIT_LIKE_LETTERS = "BDGIJOQSZbgilloqsz"
 LETTERS = "".join(chr(c) for c in range(ord("A"), ord("Z") + 1)) + "".join(chr(c) for c in range(ord("a"), ord("z") + 1))
 
 
-def render_letters(rng: np.random.Generator, per_letter: int = 4, canvas: int = 400) -> list[tuple[str, Image.Image]]:
-    """Each of :data:`LETTERS` written ``per_letter`` times at random size, weight, slant and position."""
+def render_letters(rng: np.random.Generator, per_letter: int = 4, canvas: int = 400,
+                   font: str | Path | None = None) -> list[tuple[str, Image.Image]]:
+    """Each of :data:`LETTERS` written ``per_letter`` times at random size, weight, slant and position,
+    in Pillow's bundled font or the TrueType ``font`` file."""
     from PIL import ImageFont
 
     out = []
     for letter in LETTERS:
         for _ in range(per_letter):
             size = int(canvas * rng.uniform(0.35, 0.7))
-            font = ImageFont.load_default(size=size)
+            font_at_size = ImageFont.truetype(str(font), size) if font else ImageFont.load_default(size=size)
             glyph = Image.new("L", (canvas, canvas), 0)
-            ImageDraw.Draw(glyph).text((canvas / 2, canvas / 2), letter, fill=PIXEL_MAX, font=font, anchor="mm",
+            ImageDraw.Draw(glyph).text((canvas / 2, canvas / 2), letter, fill=PIXEL_MAX, font=font_at_size, anchor="mm",
                                        stroke_width=int(size * rng.uniform(0.0, 0.06)), stroke_fill=PIXEL_MAX)
             glyph = glyph.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
             out.append((letter, paint(glyph, STYLES[int(rng.integers(len(STYLES)))])))
@@ -153,7 +155,7 @@ def render_letters(rng: np.random.Generator, per_letter: int = 4, canvas: int = 
 
 
 SHAPES = ("filled_circle", "square", "filled_square", "triangle", "star", "heart", "cross", "spiral", "zigzag",
-          "scribble", "grid", "smiley")
+          "scribble", "grid", "smiley", "speckles")
 
 
 def render_shape(kind: str, rng: np.random.Generator, canvas: int = 400) -> Image.Image:
@@ -207,6 +209,10 @@ def render_shape(kind: str, rng: np.random.Generator, canvas: int = 400) -> Imag
         for u in (0.33, 0.67):
             draw.ellipse([*at(u - 0.06, 0.3), *at(u + 0.06, 0.42)], fill=PIXEL_MAX)
         draw.arc([*at(0.25, 0.35), *at(0.75, 0.75)], 20, 160, fill=PIXEL_MAX, width=width)
+    elif kind == "speckles":  # blank-ish noise: dust, or a few taps on the canvas
+        for u, v in rng.uniform(0, 1, size=(int(rng.integers(5, 30)), 2)):
+            r = rng.uniform(0.005, 0.03)
+            draw.ellipse([*at(u - r, v - r), *at(u + r, v + r)], fill=PIXEL_MAX)
     else:
         raise ValueError(f"unknown shape {kind!r}: expected one of {', '.join(SHAPES)}")
     return paint(mask, STYLES[int(rng.integers(len(STYLES)))])

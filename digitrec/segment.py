@@ -5,7 +5,9 @@ polarity and transparency handling of single digits. Digits are separated at emp
 columns of the ink's vertical projection; a digit drawn with several strokes (a 4, a 5
 with a detached bar, a crossed 7) stays whole because its strokes overlap horizontally.
 A segment much wider than a digit is tall (digits that touch or overlap slightly) is
-cut at its thinnest column near the expected boundary.
+cut at its thinnest column near the expected boundary. With a recognizer, segments are
+then checked against it: one that reads as no digit is tried for a cut between two
+digits, and neighbours that read better as one digit (a 4 drawn with a gap) are joined.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ PAD = 0.3  # each digit crop gets this much paper around it (as a fraction of it
 FRAGMENT = 0.55  # a piece shorter than this fraction of the digit height belongs to a neighbour
 CONFIDENT = 0.9  # a segment recognized at least this confidently is not re-examined for a hidden boundary...
 WIDE = 0.95  # ...unless it is this wide (in digit heights): a 1 touching its neighbour hides in a confident read
+NOT_ONE_DIGIT_CUT = 0.9  # the joint confidence a cut needs when the whole segment is not a digit
+CUT_CANDIDATES = 16  # evenly spaced cuts tried in such a segment
+JOIN_WIDTH = 1.2  # two neighbours are tried as one digit only if together they are at most this wide
 
 
 def _split_wide(proj: np.ndarray, start: int, stop: int, height: float) -> list[tuple[int, int]]:
@@ -55,9 +60,11 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
 
     Args:
         image: anything :func:`digitrec.preprocess.to_pil` accepts.
-        classify: optional; returns the recognizer's confidence for each crop. With it, a
-            segment recognized with low confidence is tested for two touching digits: it is
-            cut at the thinnest column where both halves are recognized more confidently.
+        classify: optional; returns the recognizer's confidence for each crop (0 for a crop
+            that is not a digit). With it, a segment recognized with low confidence is tested
+            for two touching digits, and cut where both halves are recognized more confidently
+            together than the whole; then neighbours that together read more confidently than
+            apart are joined.
 
     Raises:
         EmptyImageError: no ink at all.
@@ -90,7 +97,7 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
         for (a, b), conf in zip(segments, confidence):
             suspect = conf < CONFIDENT or b - a >= WIDE * height
             refined += _try_cut(ink, scale, proj, a, b, conf, height, classify) if suspect else [(a, b)]
-        segments = refined
+        segments = _join_broken(ink, scale, refined, height, classify)
     return [_crop(ink, scale, a, b) for a, b in segments]
 
 
@@ -112,6 +119,23 @@ def _merge_fragments(runs, heights, height) -> list[tuple[int, int]]:
     return runs
 
 
+def _join_broken(ink, scale, segments, height, classify) -> list[tuple[int, int]]:
+    """Join neighbours that read better as one digit than as two: a 4, an 8 or a 1 drawn with a gap."""
+    segments = list(segments)
+    confidence = classify([_crop(ink, scale, a, b) for a, b in segments]) if len(segments) > 1 else []
+    i = 0
+    while i + 1 < len(segments):
+        a, b = segments[i][0], segments[i + 1][1]
+        if b - a <= JOIN_WIDTH * height:
+            (joined,) = classify([_crop(ink, scale, a, b)])
+            # The mirror of a cut: one digit must explain the ink better than two jointly.
+            if joined > confidence[i] * confidence[i + 1]:
+                segments[i : i + 2], confidence[i : i + 2] = [(a, b)], [joined]
+                continue
+        i += 1
+    return segments
+
+
 def _try_cut(ink, scale, proj, a, b, conf, height, classify) -> list[tuple[int, int]]:
     width = b - a
     if width < 0.5 * height:
@@ -121,11 +145,16 @@ def _try_cut(ink, scale, proj, a, b, conf, height, classify) -> list[tuple[int, 
     lo, hi = a + max(int(0.2 * width), int(0.25 * height)), b - max(int(0.2 * width), int(0.25 * height))
     if hi <= lo:
         return [(a, b)]
-    cuts = lo + np.argsort(proj[lo:hi], kind="stable")[:3]
-    best, best_cut = max(conf, CONFIDENT), None
-    for cut in cuts:
-        left, right = classify([_crop(ink, scale, a, int(cut)), _crop(ink, scale, int(cut), b)])
-        # Two digits must explain the ink better than one: compare joint confidence with the whole's.
-        if left * right > best:
-            best, best_cut = left * right, int(cut)
-    return [(a, b)] if best_cut is None else [(a, best_cut), (best_cut, b)]
+    if conf > 0:
+        cuts = lo + np.argsort(proj[lo:hi], kind="stable")[:3]
+        best = max(conf, CONFIDENT)
+    else:
+        # No digit at all (two digits touching look like none): where they touch need not be
+        # the thinnest column, so try cuts across the whole range, and accept a less sure pair.
+        cuts = np.unique(np.linspace(lo, hi - 1, CUT_CANDIDATES).astype(int))
+        best = NOT_ONE_DIGIT_CUT
+    halves = classify([crop for cut in cuts for crop in (_crop(ink, scale, a, int(cut)), _crop(ink, scale, int(cut), b))])
+    # Two digits must explain the ink better than one: compare joint confidence with the whole's.
+    joint = np.asarray(halves[0::2]) * np.asarray(halves[1::2])
+    i = int(np.argmax(joint))
+    return [(a, int(cuts[i])), (int(cuts[i]), b)] if joint[i] > best else [(a, b)]

@@ -104,9 +104,10 @@ def test_uploads_over_the_size_limit_are_refused(client, server_url, tmp_path):
     check_label(client.predict(handle_file(save(img, tmp_path / "ok.png")), api_name="/predict_image"), "2")
 
 
-def call_route(server_url: str, api_name: str, data: list) -> tuple[str, object]:
+def call_route(server_url: str, api_name: str, data: list, session: str | None = None) -> tuple[str, object]:
     """What the README's curl example does: POST /gradio_api/call/NAME, then read the event stream."""
-    r = httpx.post(f"{server_url}/gradio_api/call/{api_name}", json={"data": data}, timeout=30)
+    body = {"data": data} if session is None else {"data": data, "session_hash": session}
+    r = httpx.post(f"{server_url}/gradio_api/call/{api_name}", json=body, timeout=30)
     r.raise_for_status()
     event_id = r.json()["event_id"]
     stream = httpx.get(f"{server_url}/gradio_api/call/{api_name}/{event_id}", timeout=30).text
@@ -127,6 +128,20 @@ def test_curl_routes_round_trip(server_url, tmp_path):
     assert event == "complete" and payload[0]["label"] == "7"
     event, payload = call_route(server_url, "predict", [{"background": None, "layers": [], "composite": None}])
     assert event == "error" and "no digit found" in json.dumps(payload)
+
+
+def test_curl_calls_can_keep_one_session(server_url, tmp_path):
+    # The README's tip for scripts: the same session_hash on every call, good and bad ones alike.
+    path = save(draw_strokes(STROKES["4_open"], size=(400, 400), width=20), tmp_path / "four.png")
+    with open(path, "rb") as f:
+        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
+    sketch = {"background": None, "layers": [], "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
+    for data in (sketch, {"background": None, "layers": [], "composite": None}, sketch):
+        event, payload = call_route(server_url, "predict", [data], session="my-script")
+        if data["composite"] is None:
+            assert event == "error" and "no digit found" in json.dumps(payload)
+        else:
+            assert event == "complete" and payload[0]["label"] == "4"
 
 
 def test_api_page_lists_the_two_endpoints(client):

@@ -10,8 +10,10 @@
    (``POST /gradio_api/call/predict``, then read the event stream) that keeps one session
    (``session_hash``), as a ``gradio_client.Client`` or a browser tab does; the clients
    run in one asyncio process, because 32 ``gradio_client`` instances in one Python
-   process measure that process's GIL, not the server. A last run at 32 clients sends
-   no session, so every request makes a new one, as a bare curl call does.
+   process measure that process's GIL, not the server. The same load on ``/noop`` gives
+   Gradio's own ceiling in the same run, as a baseline for the 32-client figure. A last
+   run at 32 clients sends no session, so every request makes a new one, as a bare curl
+   call does.
 4. Resident memory of the server process under that load, and the CPU the load clients
    took from the same cores.
 """
@@ -78,7 +80,7 @@ def percentiles(ms: list[float]) -> dict:
 
 
 async def throughput(url: str, png: Path, clients: int, pid: int, requests: int,
-                     sessions: bool = True) -> tuple[float, int, int, float]:
+                     sessions: bool = True, api: str = "predict") -> tuple[float, int, int, float]:
     """Predictions per second with ``clients`` concurrent request loops; errors and peak RSS alongside."""
     per_client = max(20, requests // clients)
     done, errors, peak = 0, 0, 0.0
@@ -93,8 +95,8 @@ async def throughput(url: str, png: Path, clients: int, pid: int, requests: int,
             session = {**payload, "session_hash": uuid.uuid4().hex} if sessions else payload
             for _ in range(per_client):
                 try:
-                    event = (await http.post("/gradio_api/call/predict", json=session)).json()["event_id"]
-                    stream = (await http.get(f"/gradio_api/call/predict/{event}")).text
+                    event = (await http.post(f"/gradio_api/call/{api}", json=session)).json()["event_id"]
+                    stream = (await http.get(f"/gradio_api/call/{api}/{event}")).text
                     ok = "event: complete" in stream and '"confidences"' in stream
                 except httpx.HTTPError:
                     ok = False
@@ -150,16 +152,22 @@ def main() -> None:
 
     peak_rss = rss_mb(proc.pid)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
-    for clients, sessions in ((1, True), (8, True), (32, True), (32, False)):
+    runs = [(1, True, "predict"), (8, True, "predict"), (32, True, "predict"), (32, True, "noop"),
+            (32, False, "predict")]
+    for clients, sessions, api in runs:
         rates, total, errors = [], 0, 0
         for _ in range(args.repeats if sessions else 1):
             rate, n, failed, rss = asyncio.run(
-                throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions))
+                throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions, api))
             rates.append(rate)
             total, errors, peak_rss = total + n, errors + failed, max(peak_rss, rss)
-        key = f"throughput_{clients}_clients" + ("" if sessions else "_new_session_per_request")
+        key = (f"throughput_{clients}_clients" + ("" if api == "predict" else f"_{api}")
+               + ("" if sessions else "_new_session_per_request"))
         results[key] = {"predictions_per_s": float(np.median(rates)), "runs": rates, "requests": total,
                         "errors": errors}
+    results["throughput_32_clients_vs_noop"] = round(
+        results["throughput_32_clients"]["predictions_per_s"]
+        / results["throughput_32_clients_noop"]["predictions_per_s"], 2)
     results["load_clients_cpu_cores"] = round((time.process_time() - cpu_start) / (time.perf_counter() - wall_start), 2)
     results["peak_rss_mb"] = round(peak_rss, 1)
     proc.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 
 import httpx
 import numpy as np
@@ -142,6 +143,14 @@ def test_curl_calls_can_keep_one_session(server_url, tmp_path):
             assert event == "error" and "no digit found" in json.dumps(payload)
         else:
             assert event == "complete" and payload[0]["label"] == "4"
+
+
+def test_serving_hands_the_gil_between_threads_every_half_millisecond(server_url):
+    import app
+
+    # Worker threads get the GIL back sooner after each Pillow/numpy/TensorFlow call (see serve()).
+    assert app.SWITCH_INTERVAL_S < 0.005  # Python's default
+    assert sys.getswitchinterval() == pytest.approx(app.SWITCH_INTERVAL_S)
 
 
 def test_api_page_lists_the_two_endpoints(client):

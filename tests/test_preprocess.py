@@ -73,10 +73,16 @@ def test_translation_does_not_change_the_result(mnist_sample):
 
 
 @pytest.mark.parametrize("pos", [(0, 0), (200, 100), (400, 400)])  # in a corner, inside, touching two edges
-def test_transparent_canvas_reads_like_the_same_drawing_on_paper(mnist_sample, pos):
-    # Only the inked region of a transparent canvas is processed; it must not matter.
+@pytest.mark.parametrize("ink_to_the_edge", [False, True])
+def test_transparent_canvas_reads_like_the_same_drawing_on_paper(mnist_sample, pos, ink_to_the_edge):
+    # Only the inked region of a transparent canvas is processed, and a border that no
+    # stroke reaches is known to be paper; neither may matter.
+    digit = Image.fromarray(mnist_sample[0][5]).resize((200, 200), Image.Resampling.BICUBIC)
+    left, top, _, _ = digit.getbbox()
+    shift = (left + 10, top + 10) if ink_to_the_edge else (0, 0)  # in the corner, the canvas cuts the digit
     mask = Image.new("L", (600, 600), 0)
-    mask.paste(Image.fromarray(mnist_sample[0][5]).resize((200, 200), Image.Resampling.BICUBIC), pos)
+    mask.paste(digit, (pos[0] - shift[0], pos[1] - shift[1]))
+    assert (mask.getbbox()[0] == 0) == (ink_to_the_edge and pos == (0, 0))
     transparent = paint(mask, "transparent")
     on_paper = Image.alpha_composite(Image.new("RGBA", mask.size, "white"), transparent)
     np.testing.assert_allclose(normalize(transparent), normalize(on_paper), atol=1e-6)

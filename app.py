@@ -194,7 +194,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # Freezing them keeps full collections to the objects requests create (10-20 ms).
     gc.collect()
     gc.freeze()
-    # Pillow, numpy and TensorFlow let go of the GIL inside many calls (about 11 times in one
+    # Pillow, numpy and TensorFlow let go of the GIL inside many calls (10-12 times in one
     # prediction), and the worker thread then waits for the event loop to hand it back: up to
     # the 5 ms default switch interval each time. Under 32 clients a 2-3 ms prediction took
     # 18-22 ms of wall time. A 0.5 ms interval served 6-8% more requests per second.

@@ -69,11 +69,13 @@ def paint(alpha: Image.Image, style: str) -> Image.Image:
     raise ValueError(f"unknown style {style!r}: expected one of {', '.join(STYLES)}")
 
 
-def render_number(digits: np.ndarray, rng: np.random.Generator, height: int = 240, style: str | None = None):
+def render_number(digits: np.ndarray, rng: np.random.Generator, height: int = 240, style: str | None = None,
+                  gaps: tuple[float, float] = (-0.05, 0.5)):
     """Write several white-on-black uint8 digits side by side on one canvas, like a person writes a number.
 
-    Each digit gets its own size (80-110% of ``height``/2) and vertical jitter; gaps between
-    them range from a slight overlap to half a digit.
+    Each digit gets its own size (80-110% of ``height``/2) and vertical jitter; the gaps
+    between them are drawn from ``gaps`` (in digit heights; negative overlaps), by default
+    from a slight overlap to half a digit.
     """
     style = style or STYLES[int(rng.integers(len(STYLES)))]
     glyphs = []
@@ -81,7 +83,7 @@ def render_number(digits: np.ndarray, rng: np.random.Generator, height: int = 24
         side = int(height * 0.5 * rng.uniform(0.8, 1.1))
         img = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((side, side), Image.Resampling.BICUBIC)
         glyphs.append(img.crop(img.getbbox()))
-    gaps = [int(height * 0.5 * rng.uniform(-0.05, 0.5)) for _ in glyphs[1:]]
+    gaps = [int(height * 0.5 * rng.uniform(*gaps)) for _ in glyphs[1:]]
     width = sum(g.width for g in glyphs) + sum(gaps) + height // 2
     alpha = Image.new("L", (width, height), 0)
     x = height // 4

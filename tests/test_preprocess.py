@@ -204,3 +204,63 @@ def test_truncated_png_is_refused(mnist_sample):
     Image.fromarray(mnist_sample[0][0]).resize((300, 300)).save(buf, format="PNG")
     with pytest.raises(InvalidImageError):
         normalize(buf.getvalue()[: buf.tell() // 2])
+
+
+def _tight(digit: np.ndarray, scale: float, polarity: str) -> Image.Image:
+    img = Image.fromarray(digit if polarity == "light_on_dark" else 255 - digit)
+    img = img.crop(Image.fromarray(digit).getbbox())  # ink touches all four edges
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(size, Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.BOX)
+
+
+@pytest.mark.parametrize("polarity", ["light_on_dark", "dark_on_light"])
+@pytest.mark.parametrize("scale", [0.8, 1, 3, 8])  # 16-20 px up to about 160 px
+def test_a_tight_crop_reads_like_the_same_digit_with_a_margin(mnist_sample, recognizer, scale, polarity):
+    # Ink on every edge: the border is not paper, so the paper's noise floor must not come from it.
+    x, y = mnist_sample
+    refused, agree = 0, 0
+    for digit in x[::4]:
+        try:
+            out = normalize(_tight(digit, scale, polarity))
+        except EmptyImageError:
+            refused += 1
+            continue
+        with_margin = normalize(digit)
+        if scale == 1:  # the same pixels: at most a faint pixel's difference
+            assert np.abs(out - with_margin).max() < 0.05
+        agree += recognizer.forward(out[None]).argmax() == recognizer.forward(with_margin[None]).argmax()
+    assert refused == 0
+    assert agree >= len(x[::4]) - 1
+
+
+def test_a_tight_crop_of_a_transparent_drawing_reads_like_one_with_a_margin(mnist_sample):
+    digit = Image.fromarray(mnist_sample[0][9]).resize((140, 140), Image.Resampling.BICUBIC)
+    tight = paint(digit.crop(digit.getbbox()), "transparent")
+    roomy = paint(digit, "transparent")
+    np.testing.assert_allclose(normalize(tight), normalize(roomy), atol=1e-6)
+
+
+def _photo_stored_with_orientation(img: Image.Image, orientation: int) -> bytes:
+    """``img`` saved the way a phone stores it: pixels as the sensor saw them, and the EXIF tag to undo that."""
+    stored = {1: lambda i: i, 2: lambda i: i.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+              3: lambda i: i.transpose(Image.Transpose.ROTATE_180),
+              4: lambda i: i.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+              5: lambda i: i.transpose(Image.Transpose.TRANSPOSE), 6: lambda i: i.transpose(Image.Transpose.ROTATE_90),
+              7: lambda i: i.transpose(Image.Transpose.TRANSVERSE), 8: lambda i: i.transpose(Image.Transpose.ROTATE_270)}
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    stored[orientation](img).save(buf, format="JPEG", quality=95, exif=exif)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_on_every_decoding_path(tmp_path, orientation):
+    upright = draw_strokes(STROKES["7_plain"], size=(300, 400))
+    reference = normalize(upright)
+    data = _photo_stored_with_orientation(upright, orientation)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(data)
+    for value in (data, path, str(path), Image.open(path), {"composite": {"path": str(path)}},
+                  {"composite": None, "background": Image.open(path), "layers": []}):
+        assert np.abs(normalize(value) - reference).mean() < 0.03, (orientation, type(value).__name__)

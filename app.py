@@ -16,27 +16,34 @@ from functools import partial
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
+from starlette.middleware import Middleware
 
 from digitrec.explain import Explainer
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer, WeightsNotFoundError
+from digitrec.limits import HEAVY_WORKERS, MAX_FILE_BYTES, QUEUE_SIZE, WORKERS
 from digitrec.serving import (
     DRAW_PROMPT,
     INSIDE_PROMPT,
     NUMBER_PROMPT,
     UPLOAD_PROMPT,
+    RequestLimits,
     explain_for_ui,
     number_for_api,
     number_for_ui,
+    raw_sketchpad,
     recognize_for_api,
     recognize_for_ui,
+    start_cache_sweeper,
+    sweep_cache,
+    uploaded_file,
     verdict_for_api,
 )
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
 CANVAS = (400, 400)
 BRUSH = 20  # px on the 400 px canvas: after scaling a drawn digit into 20 px, strokes are MNIST-thick
-MAX_UPLOAD = "10mb"
 SWITCH_INTERVAL_S = 0.0005  # how often Python threads may take the GIL from each other: see serve()
 # The Sketchpad sends a stroke's picture only after uploading it, so on a busy server a
 # clear can overtake the last stroke. Its late change event then carries a drawing that is
@@ -138,26 +145,37 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                 label.render()
                 seen.render()
 
-        sketch.change(ui, sketch, ui_outputs, api_visibility="private", show_progress="hidden",
-                      trigger_mode="always_last", js=DROP_IF_CLEARED)
+        # Every listener that takes an image gets Gradio's raw payload (preprocess=False) and decodes
+        # it through digitrec.preprocess, which refuses oversized images before decoding
+        # (serving.raw_sketchpad says which Gradio behaviour this works around). Single digits share
+        # WORKERS threads; number drawings and explanations, the heavy ones, get HEAVY_WORKERS.
+        light = dict(preprocess=False, concurrency_id="digits", concurrency_limit=WORKERS)
+        heavy = dict(preprocess=False, concurrency_id="heavy", concurrency_limit=HEAVY_WORKERS)
+        drawing, numbers = raw_sketchpad(sketch), raw_sketchpad(number_sketch)
+        sketch.change(lambda value: ui(drawing(value)), sketch, ui_outputs, api_visibility="private",
+                      show_progress="hidden", trigger_mode="always_last", js=DROP_IF_CLEARED, **light)
         sketch.clear(partial(ui, None), None, ui_outputs, api_visibility="private", show_progress="hidden")
-        upload.change(partial(ui, prompt=UPLOAD_PROMPT), upload, ui_outputs, api_visibility="private",
-                      show_progress="hidden")
-        inside_tab.select(partial(explain_for_ui, Explainer(rec)), sketch, [saliency, blocks, inside_status],
-                          api_visibility="private")
-        number_sketch.change(partial(number_for_ui, rec), number_sketch, number_result, api_visibility="private",
-                             show_progress="hidden", trigger_mode="always_last")
+        upload.change(lambda value: ui(uploaded_file(value), prompt=UPLOAD_PROMPT), upload, ui_outputs,
+                      api_visibility="private", show_progress="hidden", **light)
+        explainer = Explainer(rec)
+        inside_tab.select(lambda value: explain_for_ui(explainer, drawing(value)), sketch,
+                          [saliency, blocks, inside_status], api_visibility="private", **heavy)
+        number_sketch.change(lambda value: number_for_ui(rec, numbers(value)), number_sketch, number_result,
+                             api_visibility="private", show_progress="hidden", trigger_mode="always_last", **heavy)
 
         # The documented API: one endpoint per input kind, each returning the Label's data.
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
+        api_value = raw_sketchpad(api_sketch)
         api_file = gr.File(type="filepath", visible=False)
         api_label = gr.Label(num_top_classes=10, visible=False)
-        gr.Button(visible=False).click(api, api_sketch, api_label, api_name="predict")
-        gr.Button(visible=False).click(api, api_file, api_label, api_name="predict_image")
-        gr.Button(visible=False).click(partial(number_for_api, rec), api_sketch, gr.JSON(visible=False),
-                                       api_name="predict_number")
-        gr.Button(visible=False).click(partial(verdict_for_api, rec), api_sketch, gr.JSON(visible=False),
-                                       api_name="recognize")
+        gr.Button(visible=False).click(lambda value: api(api_value(value)), api_sketch, api_label,
+                                       api_name="predict", **light)
+        gr.Button(visible=False).click(api, api_file, api_label, api_name="predict_image",
+                                       concurrency_id="digits", concurrency_limit=WORKERS)
+        gr.Button(visible=False).click(lambda value: number_for_api(rec, api_value(value)), api_sketch,
+                                       gr.JSON(visible=False), api_name="predict_number", **heavy)
+        gr.Button(visible=False).click(lambda value: verdict_for_api(rec, api_value(value)), api_sketch,
+                                       gr.JSON(visible=False), api_name="recognize", **light)
     return demo
 
 
@@ -170,6 +188,8 @@ def main() -> None:
         rec = Recognizer.load_for_app(args.model, os.environ.get(MODEL_ENV))
     except (HubError, WeightsNotFoundError) as exc:
         sys.exit(f"error: {exc}")
+    except Exception as exc:  # an explicit --model that fails in any other way is still one line, not a traceback
+        sys.exit(f"error: could not load the model ({type(exc).__name__}: {exc})")
     print(f"model loaded from {rec.source}")
     serve(build_app(rec))
 
@@ -183,7 +203,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # GIL; 8 served about 7% more than 4 at 32 clients) without letting a burst of requests
     # pile up unbounded: the 257th waiting request is refused.
     # Queue positions go out once a second, not to every waiting client after every event.
-    demo.queue(default_concurrency_limit=8, max_size=256, status_update_rate=1)
+    demo.queue(default_concurrency_limit=WORKERS, max_size=QUEUE_SIZE, status_update_rate=1)
     # Gradio tries `import matplotlib` twice per event, to pin a plotting backend. Without
     # matplotlib installed, every failed import searches each sys.path entry on disk again:
     # about 15% of the event loop's time under load (py-spy). Record the absence once.
@@ -199,7 +219,11 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     # the 5 ms default switch interval each time. Under 32 clients a 2-3 ms prediction took
     # 18-22 ms of wall time. A 0.5 ms interval served 6-8% more requests per second.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    return demo.launch(max_file_size=MAX_UPLOAD, show_error=True, css=CSS, js=ON_LOAD, **launch_kwargs)
+    cache = get_upload_folder()
+    start_cache_sweeper(demo, cache)
+    limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache))
+    return demo.launch(max_file_size=MAX_FILE_BYTES, show_error=True, css=CSS, js=ON_LOAD,
+                       app_kwargs={"middleware": [limits]}, **launch_kwargs)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ FLAG_RATE = 0.01  # share of validation digits allowed to be called "not a digit
 ECE_BINS = 15
 TRAIN_PLAIN, TRAIN_CANVAS = 20_000, 10_000  # training digits used for the class statistics
 VAL_CANVAS = 3_000  # validation digits re-drawn on canvases for the threshold
+FIT_STYLES, VAL_STYLES = 150, 40  # renderings per handwriting style for the detector and for the threshold
 FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
 # Non-digits the detector learns from: renderings per letter and per shape, and digit pairs.
 FIT_LETTERS, FIT_SHAPES, FIT_PAIRS = 60, 250, 3_000
@@ -222,9 +223,16 @@ def fit_for_folder(folder: str | Path) -> Calibration:
     canvas_digits = x_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS]
     drawn = np.concatenate([canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
                             canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0]])
+    # Handwriting styles MNIST lacks are digits too: from the training split for the detector,
+    # from the validation split for the threshold (digitrec.styles; the test set uses neither).
+    styled, styled_y = _style_digits(x_train[TRAIN_PLAIN + TRAIN_CANVAS :], y_train[TRAIN_PLAIN + TRAIN_CANVAS :],
+                                     FIT_STYLES, FIT_SEED + 4)
+    drawn = np.concatenate([drawn, styled])
+    drawn_y = np.concatenate([y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y])
     val_plain = x_val.astype(np.float32) / PIXEL_MAX
     val_drawn = np.concatenate([canvas_inputs(x_val[: VAL_CANVAS // 2], seed=FIT_SEED + 1)[0],
-                                canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0]])
+                                canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0],
+                                _style_digits(x_val[VAL_CANVAS:], y_val[VAL_CANVAS:], VAL_STYLES, FIT_SEED + 5)[0]])
     # Pairs of training digits squeezed into one box: not one digit (what a missed cut between
     # two touching digits looks like). Digits the statistics do not use.
     rng = np.random.default_rng(FIT_SEED)
@@ -233,13 +241,20 @@ def fit_for_folder(folder: str | Path) -> Calibration:
     others = non_digit_inputs(FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False)
     calibration = fit(
         rec.run,
-        (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], y_train[TRAIN_PLAIN:][:len(drawn)]])),
+        (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], drawn_y])),
         (val_plain, y_val),
         np.concatenate([val_plain[:VAL_CANVAS], val_drawn]),
         np.concatenate([*others.values(), _normalized(pairs)]),
     )
     calibration.save(folder)
     return calibration
+
+
+def _style_digits(x: np.ndarray, y: np.ndarray, per_style: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from digitrec.styles import style_inputs
+
+    sets = style_inputs(per_style, seed, marked=(x, y), per_mark=3 * per_style, pen=(x, y), pen_count=10 * per_style)
+    return np.concatenate([v[0] for v in sets.values()]), np.concatenate([v[1] for v in sets.values()])
 
 
 def _normalized(images) -> np.ndarray:
@@ -277,7 +292,7 @@ def non_digit_inputs(seed: int = 0, per_letter: int = 4, per_shape: int = 20, fa
 def report(folder: str | Path) -> dict:
     """ECE before and after scaling on MNIST test, and the share flagged "not a digit" on each set."""
     from digitrec.data import load_mnist
-    from digitrec.evaluate import canvas_inputs
+    from digitrec.evaluate import canvas_inputs, style_set_inputs
     from digitrec.inference import Recognizer
 
     rec = Recognizer.load(folder)
@@ -293,7 +308,10 @@ def report(folder: str | Path) -> dict:
     }
     canvas, _ = canvas_inputs(x_test)
     pen, _ = canvas_inputs(x_test[:2000], pen=True)
-    sets = {"canvas_set": canvas, "canvas_set_pen": pen, **non_digit_inputs()}
+    styled, styled_y = style_set_inputs(x_test, y_test)
+    for name, inputs, labels in (("canvas_set", canvas, y_test), ("style_set", styled, styled_y)):
+        figures[f"ece_{name}"] = expected_calibration_error(rec.calibration.calibrate(rec.run(inputs)[1]), labels)
+    sets = {"canvas_set": canvas, "canvas_set_pen": pen, "style_set": styled, **non_digit_inputs()}
     for name, inputs in sets.items():
         figures["flagged"][name] = float((~rec.calibration.is_digit(*rec.run(inputs))).mean())
         figures.setdefault("set_sizes", {})[name] = int(len(inputs))

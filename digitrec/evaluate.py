@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.constants import CLASS_NAMES, NUM_CLASSES, PIXEL_MAX
+from PIL import Image
+
+from digitrec.constants import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, PIXEL_MAX
 from digitrec.inference import BUNDLED_WEIGHTS, Recognizer
-from digitrec.preprocess import normalize
+from digitrec.preprocess import PreprocessError, normalize
 from digitrec.render import STYLES, render_on_canvas
+from digitrec.styles import style_test_set
 
 CANVAS_SEED = 2024  # the canvas set is the same every time it is built
 
@@ -48,6 +51,28 @@ def canvas_inputs(digits: np.ndarray, seed: int = CANVAS_SEED, pen: bool = False
     return np.stack(inputs), np.array(styles)
 
 
+def style_set_inputs(x_test: np.ndarray, y_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The whole style test set (:func:`digitrec.styles.style_test_set`) as one batch and its labels."""
+    sets = style_test_set(x_test, y_test)
+    return np.concatenate([v[0] for v in sets.values()]), np.concatenate([v[1] for v in sets.values()])
+
+
+def tight_crop_inputs(digits: np.ndarray, scale: int = 1, dark_on_light: bool = False) -> tuple[np.ndarray, int]:
+    """Each digit cropped to its ink (ink on all four edges), enlarged ``scale`` times; the inputs and
+    how many preprocessing refused (those get a blank input, which the model then gets wrong)."""
+    inputs, refused = [], 0
+    for digit in digits:
+        img = Image.fromarray(PIXEL_MAX - digit if dark_on_light else digit).crop(Image.fromarray(digit).getbbox())
+        if scale != 1:
+            img = img.resize((img.width * scale, img.height * scale), Image.Resampling.BICUBIC)
+        try:
+            inputs.append(normalize(img))
+        except PreprocessError:
+            inputs.append(np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32))
+            refused += 1
+    return np.stack(inputs), refused
+
+
 def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     """Accuracy figures for ``rec`` on MNIST test and on the canvas set (first ``limit`` digits if set)."""
     from digitrec.data import load_mnist
@@ -62,6 +87,12 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     canvas_x, canvas_style = canvas_inputs(x_test)
     canvas_pred = predict_classes(rec, canvas_x)
     canvas_correct = canvas_pred == y_test
+    tight = {}
+    for name, scale, dark in (("tight_crops", 1, False), ("tight_crops_6x_dark_on_light", 6, True)):
+        inputs, refused = tight_crop_inputs(x_test, scale, dark)
+        tight[name] = {"accuracy": float((predict_classes(rec, inputs) == y_test).mean()), "refused": refused}
+    styles = {name: float((predict_classes(rec, inputs) == labels).mean())
+              for name, (inputs, labels) in style_test_set(x_test, y_test).items()}
     return {
         "mnist_test_accuracy": float((pred == y_test).mean()),
         "mnist_test_errors": int((pred != y_test).sum()),
@@ -71,6 +102,8 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
         "canvas_accuracy_by_style": {
             style: float(canvas_correct[canvas_style == i].mean()) for i, style in enumerate(STYLES)
         },
+        **tight,
+        "style_accuracy": styles,
         "canvas_seconds": round(time.time() - start, 1),
         "test_digits": int(len(y_test)),
         "parameters": int(rec.model.count_params()),
@@ -88,6 +121,9 @@ def evaluate_and_report(folder: str | Path = BUNDLED_WEIGHTS, limit: int = 0) ->
     print("per class:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["per_class_accuracy"].items()))
     print(f"canvas-set accuracy: {metrics['canvas_accuracy']:.2%}")
     print("canvas by style:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["canvas_accuracy_by_style"].items()))
+    for name in ("tight_crops", "tight_crops_6x_dark_on_light"):
+        print(f"{name}: {metrics[name]['accuracy']:.2%}, {metrics[name]['refused']} refused")
+    print("handwriting styles:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["style_accuracy"].items()))
     if not limit:  # calibration needs the full splits; a quick look at a few digits skips it
         from digitrec import calibration
 
@@ -107,7 +143,8 @@ def evaluate_and_report(folder: str | Path = BUNDLED_WEIGHTS, limit: int = 0) ->
 
 def print_calibration(figures: dict) -> None:
     print(f"ECE on MNIST test: {figures['ece_mnist_test_before']:.2%} before temperature scaling, "
-          f"{figures['ece_mnist_test']:.2%} after (T = {figures['temperature']:.2f})")
+          f"{figures['ece_mnist_test']:.2%} after (T = {figures['temperature']:.2f}); canvas set "
+          f"{figures['ece_canvas_set']:.2%}, style set {figures['ece_style_set']:.2%}")
     for name, share in figures["flagged"].items():
         print(f"flagged 'not a digit': {name:14s} {share:7.2%} of {figures['set_sizes'].get(name, 10_000):,}")
 

@@ -18,8 +18,10 @@ import sys
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, metadata_load, snapshot_download
+from huggingface_hub.utils import validate_repo_id
 from huggingface_hub.errors import (
     GatedRepoError,
+    HFValidationError,
     HfHubHTTPError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
@@ -43,8 +45,14 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
     """``hf://USER/REPO@REV`` (or ``USER/REPO``) -> ``("USER/REPO", "REV" or None)``."""
     body = ref[len("hf://"):] if ref.startswith("hf://") else ref
     repo_id, _, revision = body.partition("@")
+    shown = ref if len(ref) <= 80 else ref[:80] + "…"
+    problem = f"{shown!r} is not a Hub model reference: expected hf://USER/REPO or hf://USER/REPO@REVISION"
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id):
-        raise HubError(f"{ref!r} is not a Hub model reference: expected hf://USER/REPO or hf://USER/REPO@REVISION")
+        raise HubError(problem)
+    try:
+        validate_repo_id(repo_id)  # the Hub's own rules: no "..", no leading or trailing "." or "-", ...
+    except HFValidationError as exc:
+        raise HubError(f"{problem} ({exc})") from None
     return repo_id, revision or None
 
 
@@ -78,6 +86,11 @@ def pull(ref: str, revision: str | None = None, to: str | Path | None = None) ->
                        "network). Connect once to download it, or use the bundled weights.") from None
     except HfHubHTTPError as exc:
         raise HubError(f"{where}: the Hub answered with an error ({exc.response.status_code}).") from None
+    except (HFValidationError, ValueError) as exc:
+        raise HubError(f"{where}: {exc}") from None
+    except OSError as exc:  # no network, DNS failure, disk full in the cache
+        raise HubError(f"{where} could not be downloaded ({type(exc).__name__}: {exc}). Check the network, "
+                       "or use the bundled weights.") from None
     return Path(folder)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from digitrec.calibration import FILE as CALIBRATION_FILE
 from digitrec.calibration import Calibration, feature_model
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
 from digitrec.preprocess import EmptyImageError, normalize
@@ -85,14 +86,17 @@ class Recognizer:
             from digitrec.hub import pull
 
             folder = pull(str(source))
-            try:
-                model = load_keras_folder(folder)
-            except WeightsNotFoundError as exc:
-                raise WeightsNotFoundError(f"{source}: {exc}") from None
         else:
             folder = Path(source) if source is not None else BUNDLED_WEIGHTS
+        try:
             model = load_keras_folder(folder)
-        return cls(model, read_info(folder), str(source or folder), Calibration.load(folder) if calibrated else None)
+            info = read_info(folder)
+            calibration = _read_calibration(folder) if calibrated else None
+            _check_consistent(model, info, calibration, folder)
+        except WeightsNotFoundError as exc:
+            raise WeightsNotFoundError(f"{source}: {exc}" if source is not None and str(source).startswith("hf://")
+                                       else str(exc)) from None
+        return cls(model, info, str(source or folder), calibration)
 
     @classmethod
     def load_for_app(cls, requested: str | None = None, configured: str | None = None) -> "Recognizer":
@@ -106,12 +110,11 @@ class Recognizer:
         if requested:
             return cls.load(requested)
         if configured:
-            from digitrec.hub import HubError
-
             try:
                 return cls.load(configured)
-            except (HubError, WeightsNotFoundError) as exc:
-                print(f"notice: could not load {configured} ({exc}); serving the bundled weights instead",
+            except Exception as exc:  # a deployment setting must never keep the app from starting
+                shown = configured if len(configured) <= 80 else configured[:80] + "…"
+                print(f"notice: could not load {shown} ({exc}); serving the bundled weights instead",
                       file=sys.stderr)
         return cls.load()
 
@@ -230,6 +233,49 @@ def load_keras_folder(folder: Path):
 
 
 def read_info(folder: Path) -> dict:
-    """The metadata that travels with the weights (``training.json``), or ``{}``."""
+    """The metadata that travels with the weights (``training.json``), or ``{}`` when there is none.
+
+    Raises:
+        WeightsNotFoundError: the file is there but is not a JSON object.
+    """
     path = Path(folder) / "training.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsNotFoundError(f"{path} is not readable JSON ({exc}); pull or train the model again") from None
+    if not isinstance(info, dict):
+        raise WeightsNotFoundError(f"{path} must hold a JSON object; it holds a {type(info).__name__}")
+    return info
+
+
+def _read_calibration(folder: Path) -> Calibration | None:
+    try:
+        return Calibration.load(folder)
+    except Exception as exc:  # numpy raises ValueError, OSError, KeyError, zipfile.BadZipFile, ...
+        raise WeightsNotFoundError(f"{Path(folder) / CALIBRATION_FILE} is not a digitrec calibration "
+                                   f"({type(exc).__name__}: {exc}); delete it or fit it again with "
+                                   f"`python -m digitrec.calibration {folder}`") from None
+
+
+def _check_consistent(model, info: dict, calibration: Calibration | None, folder: Path) -> None:
+    """The files of one model folder must describe the same model."""
+    outputs = int(model.output_shape[-1])
+    names = info.get("class_names", CLASS_NAMES)
+    if not isinstance(names, list | tuple) or len(names) != outputs or not all(isinstance(n, str) for n in names):
+        raise WeightsNotFoundError(f"{Path(folder) / 'training.json'}: class_names must be {outputs} strings, one "
+                                   f"per model output; got {str(names)[:80]}")
+    if calibration is None:
+        return
+    inputs = [int(t.shape[-1]) for t in feature_model(model).outputs[:-1]]
+    shapes_ok = (len(calibration.means) == len(inputs) == len(calibration.precisions)
+                 and all(m.shape == (outputs, d) and p.shape == (d, d)
+                         for m, p, d in zip(calibration.means, calibration.precisions, inputs, strict=True))
+                 and calibration.score_mean.shape == calibration.score_std.shape == (len(inputs) + 1,)
+                 # the detector reads the distance signals, the pooled activations and the probabilities
+                 and (not calibration.head or calibration.head[0].shape == (len(inputs) + 1 + sum(inputs) + outputs,)))
+    if not shapes_ok:
+        raise WeightsNotFoundError(f"{Path(folder) / CALIBRATION_FILE} was fitted for another model (its arrays "
+                                   f"do not match this model's layers); fit it again with "
+                                   f"`python -m digitrec.calibration {folder}`")

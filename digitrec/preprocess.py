@@ -22,9 +22,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitrec.constants import DIGIT_BOX, IMAGE_SIZE, PIXEL_MAX
+from digitrec.limits import MAX_LAYERS, MAX_PIXELS, MAX_REQUEST_PIXELS
 
-# Refuse anything larger than this many pixels (a 6000x6000 photo is 36 MP).
-MAX_PIXELS = 40_000_000
 # Longer side above which an image is first shrunk by an integer box reduction:
 # cheap, and exact area averaging, so the careful steps below work on at most this size.
 REDUCE_ABOVE = 1024
@@ -45,7 +44,8 @@ CENTRE = IMAGE_SIZE / 2
 
 EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned to stand upright
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses decompression bombs above twice this
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses decompression bombs above twice this; we check first
+MAX_ECHO = 80  # characters of a client's path or value repeated in an error message
 
 
 class PreprocessError(ValueError):
@@ -106,6 +106,9 @@ def to_pil(image: Any) -> Image.Image:
             f"got {type(image).__name__}"
         )
     _check_size(image.size)
+    if image.mode in ("F", "I") or image.mode.startswith("I;"):
+        # 32-bit float and 16/32-bit integer images: scaled by their range like arrays, not clipped to 0-255.
+        image = _array_to_pil(np.asarray(image))
     return upright(image)
 
 
@@ -117,25 +120,35 @@ def upright(img: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(img)
 
 
-def load_image(source: str | Path | bytes | bytearray) -> Image.Image:
-    """Open an image file (path or bytes) safely: size is checked before pixels are decoded."""
+def load_image(source: str | Path | bytes | bytearray, decode: bool = True) -> Image.Image:
+    """Open an image file (path or bytes) safely: size is checked before pixels are decoded.
+
+    With ``decode=False`` the image comes back opened but not decoded (``load()`` decodes it).
+    """
+    if not isinstance(source, (bytes, bytearray)):
+        name = str(source)
+        try:
+            with open(source, "rb"):
+                pass
+        except (OSError, ValueError) as exc:
+            name = name if len(name) <= MAX_ECHO else name[:MAX_ECHO] + "…"
+            raise InvalidImageError(f"cannot open image file {name}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
-    except OSError as exc:
-        raise InvalidImageError(f"cannot open image file {source!s}: {exc.strerror}") from None
-    try:
-        with fp, warnings.catch_warnings():
+        with warnings.catch_warnings():
             # The size check below replaces PIL's warning for large images.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fp)
+            # Given a path, PIL closes the file itself once the pixels are decoded.
+            img = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
             _check_size(img.size)
-            img.load()
+            if decode:
+                img.load()
             return img
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, PreprocessError):
             raise
         if isinstance(exc, Image.DecompressionBombError):
-            raise ImageTooLargeError(f"image refused as a decompression bomb: {exc}") from None
+            raise ImageTooLargeError(f"image refused: it has more than twice the limit of {MAX_PIXELS:,} pixels. "
+                                     "Send a smaller image.") from None
         raise InvalidImageError(
             "the file is not a readable image (corrupt or unsupported format); upload a PNG, JPEG or WebP"
         ) from None
@@ -290,10 +303,22 @@ def _array_to_pil(a: np.ndarray) -> Image.Image:
     elif np.issubdtype(a.dtype, np.floating):
         if not np.isfinite(a).all():
             raise InvalidImageError("image array holds NaN or infinite values")
+        if a.min(initial=0) < 0:
+            raise InvalidImageError("float image array has negative values; expected 0-1 (or 0-255)")
         scale = PIXEL_MAX if a.max(initial=0) <= 1.0 else 1.0
         a = np.clip(np.rint(a * scale), 0, PIXEL_MAX).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.unsignedinteger) and a.dtype != np.uint8:
+        # 16-bit scans and the like: scaled by the type's range, as image viewers show them.
+        a = np.rint(a.astype(np.float64) * (PIXEL_MAX / np.iinfo(a.dtype).max)).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.signedinteger):
+        low, high = int(a.min(initial=0)), int(a.max(initial=0))
+        if low < 0 or high > PIXEL_MAX:
+            raise InvalidImageError(f"integer image array has values {low} to {high}; expected 0-255 "
+                                    "(or an unsigned type, scaled by its range)")
+        a = a.astype(np.uint8)
     elif a.dtype != np.uint8:
-        a = np.clip(a, 0, PIXEL_MAX).astype(np.uint8)
+        raise InvalidImageError(f"image array has dtype {a.dtype}; expected uint8, another integer type, "
+                                "float in 0-1 or bool")
     mode = {2: "L", 3: "RGB", 4: "RGBA"}[a.shape[-1] if a.ndim == 3 else 2]
     return Image.fromarray(np.ascontiguousarray(a), mode)
 
@@ -311,10 +336,16 @@ def _sketchpad_composite(value: dict) -> Image.Image | np.ndarray:
     layers = value.get("layers") or []
     if not isinstance(layers, (list, tuple)):
         raise InvalidImageError(f"Sketchpad 'layers' must be a list of images; got {type(layers).__name__}")
-    images = [_as_image(layer, "layer").convert("RGBA") for layer in layers if layer is not None]
-    background = value.get("background")
-    if background is not None:
-        images.insert(0, _as_image(background, "background").convert("RGBA"))
+    if len(layers) > MAX_LAYERS:
+        raise InvalidImageError(f"a Sketchpad value may have at most {MAX_LAYERS} layers; got {len(layers)}. "
+                                "Send the drawing as 'composite'.")
+    parts = [("background", value.get("background"))] + [("layer", layer) for layer in layers]
+    opened = [(what, _as_image(item, what, decode=False)) for what, item in parts if item is not None]
+    total = sum(img.width * img.height for _, img in opened)
+    if total > MAX_REQUEST_PIXELS:
+        raise ImageTooLargeError(f"the Sketchpad's background and layers have {total:,} pixels together; the limit "
+                                 f"is {MAX_REQUEST_PIXELS:,}. Send the drawing as one smaller 'composite'.")
+    images = [_decoded(img, what).convert("RGBA") for what, img in opened]
     if not images:
         raise EmptyImageError("no digit found: the canvas is empty. Draw a digit.")
     out = images[0]
@@ -325,13 +356,26 @@ def _sketchpad_composite(value: dict) -> Image.Image | np.ndarray:
     return out
 
 
-def _as_image(item: Any, what: str) -> Image.Image:
+def _as_image(item: Any, what: str, decode: bool = True) -> Image.Image:
+    """One part of a Sketchpad value as an image; with ``decode=False`` a file is only opened
+    (size known, pixels not yet decoded) and :func:`_decoded` finishes it."""
     if isinstance(item, dict):
         # Gradio's FileData as sent over the API: {"path": ..., "url": ...}
         item = item.get("path") or item.get("url")
         if not isinstance(item, str) or item.startswith(("http://", "https://")):
             raise InvalidImageError(f"Sketchpad {what} must be an uploaded image file, not a remote URL")
     try:
+        if not decode and isinstance(item, (str, Path, bytes, bytearray)):
+            return load_image(item, decode=False)
         return to_pil(item)
     except InvalidImageError as exc:
         raise InvalidImageError(f"Sketchpad {what}: {exc}") from None
+
+
+def _decoded(img: Image.Image, what: str) -> Image.Image:
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError):
+        raise InvalidImageError(f"Sketchpad {what}: the file is not a readable image (corrupt or unsupported "
+                                "format); upload a PNG, JPEG or WebP") from None
+    return upright(img)

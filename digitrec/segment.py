@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from digitrec.preprocess import EmptyImageError, ink_map, to_pil
+from digitrec.limits import MAX_NUMBER_DIGITS
+from digitrec.preprocess import EmptyImageError, InvalidImageError, ink_map, to_pil
 
 WORK_HEIGHT = 96  # segmentation runs on the ink scaled to this height: cheap, and detail enough
 INK = 0.2  # fraction of the strongest ink that counts as ink when looking for gaps
@@ -90,6 +91,9 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
     height = float(max(np.median(heights), 1))  # digits of one number share a height
     runs = _merge_fragments(runs, heights, height)
     segments = [seg for a, b in runs for seg in _split_wide(proj, a, b, height)]
+    if len(segments) > MAX_NUMBER_DIGITS:  # each segment may be tried for cuts and joins: bound the work
+        raise InvalidImageError(f"this drawing holds about {len(segments)} digits; a number may have at most "
+                                f"{MAX_NUMBER_DIGITS}. Write a shorter number.")
 
     if classify is not None:
         confidence = classify([_crop(ink, scale, a, b) for a, b in segments])

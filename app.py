@@ -117,10 +117,10 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                         label="Draw here (mouse, pen or finger)",
                         elem_id="sketch",
                     )
+                    drawing = raw_sketchpad(sketch)
                     if EXAMPLES:
-                        # Loading an example does not fire the Sketchpad's change event: run it on click.
-                        gr.Examples(EXAMPLES, inputs=sketch, outputs=ui_outputs, fn=ui, run_on_click=True,
-                                    cache_examples=False, label="Or try an example", elem_id="examples")
+                        examples = gr.Examples(EXAMPLES, inputs=sketch, cache_examples=False,
+                                               label="Or try an example", elem_id="examples")
                 with gr.Tab("Numbers"):
                     number_sketch = gr.Sketchpad(
                         type="pil", image_mode="RGBA", canvas_size=(720, 360), fixed_canvas=True, height=420,
@@ -128,6 +128,7 @@ def build_app(rec: Recognizer) -> gr.Blocks:
                         eraser=gr.Eraser(default_size=BRUSH * 2), layers=False, transforms=(), format="png",
                         label="Write a number", elem_id="number-sketch",
                     )
+                    numbers = raw_sketchpad(number_sketch)
                     number_result = gr.Markdown(NUMBER_PROMPT, elem_id="number-result")
                 with gr.Tab("Inside", elem_id="inside-tab") as inside_tab:
                     inside_status = gr.Markdown(INSIDE_PROMPT)
@@ -151,9 +152,13 @@ def build_app(rec: Recognizer) -> gr.Blocks:
         # WORKERS threads; number drawings and explanations, the heavy ones, get HEAVY_WORKERS.
         light = dict(preprocess=False, concurrency_id="digits", concurrency_limit=WORKERS)
         heavy = dict(preprocess=False, concurrency_id="heavy", concurrency_limit=HEAVY_WORKERS)
-        drawing, numbers = raw_sketchpad(sketch), raw_sketchpad(number_sketch)
         sketch.change(lambda value: ui(drawing(value)), sketch, ui_outputs, api_visibility="private",
                       show_progress="hidden", trigger_mode="always_last", js=DROP_IF_CLEARED, **light)
+        if EXAMPLES:
+            # Loading an example does not fire the Sketchpad's change event: recognize it on click. (Not
+            # Examples(run_on_click=True): Gradio then decodes the Sketchpad value before the handler.)
+            examples.load_input_event.then(lambda value: ui(drawing(value)), sketch, ui_outputs,
+                                           api_visibility="private", show_progress="hidden", **light)
         sketch.clear(partial(ui, None), None, ui_outputs, api_visibility="private", show_progress="hidden")
         upload.change(lambda value: ui(uploaded_file(value), prompt=UPLOAD_PROMPT), upload, ui_outputs,
                       api_visibility="private", show_progress="hidden", **light)

@@ -330,15 +330,15 @@ def _sketchpad_composite(value: dict) -> Image.Image | np.ndarray:
             "expected a Sketchpad value: a dict with 'composite' (an image), or 'background' and 'layers'; "
             f"got a dict with keys {sorted(map(str, value))}"
         )
-    composite = value.get("composite")
-    if composite is not None:
-        return _as_image(composite, "composite")
     layers = value.get("layers") or []
     if not isinstance(layers, (list, tuple)):
         raise InvalidImageError(f"Sketchpad 'layers' must be a list of images; got {type(layers).__name__}")
     if len(layers) > MAX_LAYERS:
         raise InvalidImageError(f"a Sketchpad value may have at most {MAX_LAYERS} layers; got {len(layers)}. "
                                 "Send the drawing as 'composite'.")
+    composite = value.get("composite")
+    if composite is not None:  # the picture itself: background and layers are not needed
+        return _as_image(composite, "composite")
     parts = [("background", value.get("background"))] + [("layer", layer) for layer in layers]
     opened = [(what, _as_image(item, what, decode=False)) for what, item in parts if item is not None]
     total = sum(img.width * img.height for _, img in opened)

@@ -1,0 +1,370 @@
+"""A public Space meets clumsy and hostile input: every limit holds before decoding, memory and disk
+stay bounded, bad model references are one clear error, and the server keeps serving."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image, ImageFile
+
+from digitrec import Recognizer, WeightsNotFoundError
+from digitrec.inference import BUNDLED_WEIGHTS
+from digitrec.limits import MAX_LAYERS, MAX_NUMBER_DIGITS, MAX_PIXELS, MAX_UPLOAD_FILES
+from digitrec.preprocess import EmptyImageError, ImageTooLargeError, InvalidImageError, PreprocessError, normalize
+from digitrec.render import STROKES, draw_strokes
+from digitrec.serving import sweep_cache
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> str:
+    """An 8900x8900 1-bit PNG: about 10 KB on disk, 79 MP (317 MB as RGBA) once decoded."""
+    path = tmp_path_factory.mktemp("bombs") / "layer.png"
+    Image.new("1", (8900, 8900), 0).save(path, optimize=True)
+    assert path.stat().st_size < 100_000
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def digit_png(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("digits") / "three.png"
+    draw_strokes(STROKES["3"], size=(400, 400), width=20).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fails the test if any image file's pixels are decoded."""
+
+    def refuse(self):
+        raise AssertionError(f"decoded a {self.size} image")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+
+
+# ---- the library: limits before decoding, documented errors only ---------------------------------
+
+
+def test_too_many_layers_are_refused_before_any_is_decoded(bomb, digit_png, no_decoding):
+    value = {"background": None, "layers": [bomb] * (MAX_LAYERS + 4), "composite": digit_png}
+    with pytest.raises(InvalidImageError, match=f"at most {MAX_LAYERS} layers"):
+        normalize(value)
+
+
+def test_layers_over_the_request_budget_are_refused_before_any_is_decoded(tmp_path, no_decoding):
+    path = tmp_path / "25mp.png"
+    Image.new("1", (5000, 5000), 0).save(path)  # each under the per-image limit, together over the budget
+    with pytest.raises(ImageTooLargeError, match="together"):
+        normalize({"background": str(path), "layers": [str(path)], "composite": None})
+
+
+def test_an_oversized_composite_is_refused_before_decoding(bomb, no_decoding):
+    with pytest.raises(ImageTooLargeError, match=f"limit is {MAX_PIXELS:,}"):
+        normalize({"background": None, "layers": [], "composite": {"path": bomb}})
+
+
+def test_a_number_wider_than_the_limit_is_refused_before_the_model_runs(recognizer):
+    digits = MAX_NUMBER_DIGITS + 4
+    img = draw_strokes([[(i / digits + 0.01, 0.2), (i / digits + 0.04, 0.8)] for i in range(digits)],
+                       size=(200 * digits, 300), width=20)
+    with pytest.raises(InvalidImageError, match=f"at most {MAX_NUMBER_DIGITS}"):
+        recognizer.predict_number(img)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([["a", "b"], ["c", "d"]]), "dtype"),
+        (np.empty((28, 28), object), "dtype"),
+        (np.full((28, 28), -5, np.int16), "0-255"),
+        (np.full((28, 28), -0.5, np.float32), "negative"),
+        ("x" * 1_000_000, "cannot open"),
+    ],
+    ids=["strings", "objects", "negative int16", "negative float", "1 MB path"],
+)
+def test_odd_values_raise_the_documented_error_with_a_short_message(bad, message):
+    with pytest.raises(InvalidImageError, match=message) as info:
+        normalize(bad)
+    assert len(str(info.value)) < 300
+
+
+def test_float_and_16_bit_images_are_scaled_by_their_range(mnist_sample):
+    digit = mnist_sample[0][0]
+    reference = normalize(digit)
+    as_float = Image.fromarray(digit.astype(np.float32) / 255, mode="F")  # PIL mode "F", values in 0-1
+    for value in (as_float, digit.astype(np.uint16) * 257, digit.astype(np.int16), digit.astype(np.int32)):
+        np.testing.assert_allclose(normalize(value), reference, atol=0.01)
+
+
+blank_values = st.one_of(
+    st.integers(0, 255).map(lambda v: np.full((32, 48), v, np.uint8)),
+    st.floats(0, 1).map(lambda v: np.full((40, 40), v, np.float32)),
+    st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)).map(
+        lambda c: Image.new("RGB", (60, 30), c)),
+    st.integers(0, 255).map(lambda a: Image.new("RGBA", (50, 50), (0, 0, 0, 0))),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blank_values)
+def test_fuzz_a_blank_image_is_never_a_digit(value):
+    with pytest.raises(EmptyImageError):
+        normalize(value)
+
+
+arrays = hnp.arrays(
+    dtype=st.sampled_from([np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64, np.bool_]),
+    shape=st.one_of(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
+                    st.tuples(st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 2, 3, 4, 5])),
+                    hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6)),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(arrays, st.binary(max_size=200), st.text(max_size=50), st.integers(), st.none(),
+                 st.dictionaries(st.sampled_from(["composite", "layers", "background", "x"]),
+                                 st.one_of(st.none(), st.text(max_size=10), st.lists(st.none(), max_size=3)))))
+def test_fuzz_normalize_only_raises_documented_errors(value):
+    try:
+        out = normalize(value)
+    except PreprocessError:
+        return
+    assert out.shape == (28, 28) and out.dtype == np.float32 and np.isfinite(out).all()
+    assert out.max() == pytest.approx(1.0)
+
+
+# ---- model references: one clear error, or the promised fallback --------------------------------
+
+
+def _broken_folder(tmp_path, name: str, content: bytes | str) -> Path:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in BUNDLED_WEIGHTS.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return folder
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("calibration.npz", b"not an npz at all", "calibration.npz is not a digitrec calibration"),
+        ("training.json", "{not json", "training.json is not readable JSON"),
+        ("training.json", json.dumps({"class_names": ["a", "b"]}), "class_names must be 10 strings"),
+    ],
+    ids=["calibration not npz", "training.json not json", "two class names"],
+)
+def test_a_broken_model_folder_is_named_in_the_error(tmp_path, name, content, message):
+    with pytest.raises(WeightsNotFoundError, match=message):
+        Recognizer.load(_broken_folder(tmp_path, name, content))
+
+
+def test_a_pickled_calibration_is_refused(tmp_path):
+    folder = _broken_folder(tmp_path, "training.json", (BUNDLED_WEIGHTS / "training.json").read_text())
+    np.savez(folder / "calibration.npz", temperature=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(WeightsNotFoundError, match="pickled"):
+        Recognizer.load(folder)
+
+
+def test_a_keras_config_with_a_lambda_layer_is_refused(tmp_path):
+    folder = _broken_folder(tmp_path, "metadata.json", (BUNDLED_WEIGHTS / "metadata.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
+    config["config"]["layers"].append({"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+                                       "config": {"name": "evil", "function": {"class_name": "__lambda__", "config": {
+                                           "code": "print('pwned')", "defaults": None, "closure": None}}},
+                                       "inbound_nodes": []})
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
+        Recognizer.load(folder)
+
+
+def test_a_bad_model_environment_setting_falls_back_to_the_bundled_weights(capsys):
+    rec = Recognizer.load_for_app(configured="hf://../..")
+    assert rec.source == str(BUNDLED_WEIGHTS)
+    assert "serving the bundled weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["hf://../..", "/nonexistent/model"])
+def test_a_bad_model_option_is_one_error_line_and_exit_1(model):
+    run = subprocess.run([sys.executable, "app.py", "--model", model], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+# ---- the running server -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(server_url):
+    return Client(server_url + "/", verbose=False)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+class PeakRSS:
+    """Samples this process's resident memory (the test server runs in it) while the block runs."""
+
+    def __enter__(self):
+        self.start, self.peak, self._stop = _rss_mb(), _rss_mb(), threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_mb())
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
+
+
+def _predict_ok(client, digit_png):
+    result = client.predict({"background": None, "layers": [], "composite": handle_file(digit_png)},
+                            api_name="/predict")
+    assert result["label"] == "3"
+
+
+def test_layer_bombs_are_refused_at_a_small_cost(client, bomb, digit_png):
+    value = {"background": None, "layers": [handle_file(bomb)] * 8, "composite": handle_file(digit_png)}
+    client.predict({"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict")
+    with PeakRSS() as rss:
+        for api_name in ("/predict", "/recognize", "/predict_number"):
+            with pytest.raises(Exception, match=f"at most {MAX_LAYERS} layers"):
+                client.predict(value, api_name=api_name)
+    assert rss.growth < 50, f"{rss.growth:.0f} MB"
+    _predict_ok(client, digit_png)
+
+
+def test_concurrent_oversized_composites_are_refused_at_a_small_cost(client, bomb, digit_png):
+    value = {"background": None, "layers": [], "composite": handle_file(bomb)}
+    client.predict({"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict")
+
+    def call(_):
+        try:
+            client.predict(value, api_name="/predict")
+        except Exception as exc:
+            return str(exc)
+        return "accepted"
+
+    with PeakRSS() as rss, concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(call, range(12)))
+    assert all("limit is" in a for a in answers), answers[:2]
+    assert rss.growth < 100, f"{rss.growth:.0f} MB"
+    _predict_ok(client, digit_png)
+
+
+def test_a_plain_file_sent_to_predict_points_to_predict_image(server_url, digit_png):
+    from tests.test_app import call_route
+
+    with open(digit_png, "rb") as f:
+        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
+    event, payload = call_route(server_url, "predict", [{"path": uploaded, "meta": {"_type": "gradio.FileData"}}])
+    assert event == "error" and "/predict_image" in json.dumps(payload)
+
+
+def test_an_unreadable_file_in_a_sketchpad_gets_a_clear_message(client, tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(Exception, match="not a readable image") as info:
+        client.predict({"background": None, "layers": [], "composite": handle_file(str(path))}, api_name="/predict")
+    assert "Could not preprocess" not in str(info.value) and str(tmp_path) not in str(info.value)
+
+
+def test_paths_outside_the_cache_are_refused(server_url):
+    from tests.test_app import call_route
+
+    event, payload = call_route(server_url, "predict", [{"background": None, "layers": [], "composite": {
+        "path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}}])
+    assert event == "error" and "root:" not in json.dumps(payload)
+    for path in ("/etc/passwd", "../../../../etc/passwd"):
+        r = httpx.get(f"{server_url}/gradio_api/file={path}", timeout=10)
+        assert r.status_code in (403, 404) and "root:" not in r.text
+
+
+def test_uploads_with_too_many_files_are_refused(server_url, client, digit_png):
+    files = [("files", (f"{i}.png", b"\x89PNG" + bytes(100), "image/png")) for i in range(MAX_UPLOAD_FILES + 1)]
+    r = httpx.post(server_url + "/gradio_api/upload", files=files, timeout=30)
+    assert r.status_code == 413 and "too many files" in r.text
+    many = [("files", (f"{i}.png", b"x", "image/png")) for i in range(200)]
+    assert httpx.post(server_url + "/gradio_api/upload", files=many, timeout=30).status_code == 413
+    _predict_ok(client, digit_png)
+
+
+def test_hostile_upload_filenames_stay_inside_the_cache(server_url):
+    from gradio.utils import get_upload_folder
+
+    r = httpx.post(server_url + "/gradio_api/upload",
+                   files={"files": ("../../../../tmp/evil.png", b"\x89PNG" + bytes(10), "image/png")}, timeout=30)
+    stored = Path(r.json()[0]).resolve()
+    assert stored.is_relative_to(Path(get_upload_folder()).resolve())
+
+
+def test_a_sketchpad_blob_with_a_huge_layer_index_is_refused(server_url, client, digit_png):
+    data = {"component_id": "1", "session_hash": "s", "fn_name": "accept_blobs", "type": "layer",
+            "index": str(10**9), "id": "x"}
+    r = httpx.post(server_url + "/gradio_api/component_server", data=data,
+                   files={"file": ("blob", b"\x89PNG" + bytes(10), "image/png")}, timeout=30)
+    assert r.status_code == 400 and f"at most {MAX_LAYERS} layers" in r.text
+    _predict_ok(client, digit_png)
+
+
+def test_the_cache_sweep_expires_old_files_and_keeps_under_its_cap(tmp_path):
+    import gradio as gr
+
+    with gr.Blocks() as blocks:
+        kept = gr.Image()
+    now = time.time()
+    paths = []
+    for i, age in enumerate([3600, 30, 20, 10, 0]):
+        path = tmp_path / f"h{i}" / "f.png"
+        path.parent.mkdir()
+        path.write_bytes(bytes(1000))
+        os.utime(path, (now - age, now - age))
+        paths.append(path)
+    kept.keep_in_cache.add(str(paths[0]))  # an example's file: Gradio must keep it
+    assert sweep_cache(blocks, tmp_path, max_age_s=600, max_bytes=3500) == 1  # over the cap: the oldest goes
+    assert paths[0].exists() and not paths[1].exists() and all(p.exists() for p in paths[2:])
+    assert not paths[1].parent.exists()
+    sweep_cache(blocks, tmp_path, max_age_s=15, max_bytes=10**9)
+    assert [p.exists() for p in paths] == [True, False, False, True, True]
+
+
+def test_heavy_endpoints_get_their_own_small_worker_group(recognizer):
+    import gradio as gr
+
+    import app
+
+    demo = app.build_app(recognizer)
+    groups = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()}
+    assert groups["predict"] == groups["predict_image"] == groups["recognize"]
+    assert groups["predict_number"][0] != groups["predict"][0] and groups["predict_number"][1] == 1
+    # Every listener that takes a drawing or an upload gets Gradio's raw payload: nothing is decoded
+    # before the limits (a gr.File is only a path).
+    takes_images = [fn for fn in demo.fns.values() if any(isinstance(b, (gr.Sketchpad, gr.Image)) for b in fn.inputs)]
+    assert len(takes_images) == 8 and not any(fn.preprocess for fn in takes_images)

@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=40)
     args = parser.parse_args()
     sys.setswitchinterval(INTERVAL_S)
-    rec = Recognizer.load_for_app()
+    rec = load_for_app()
     digit = np.load(ROOT / "tests" / "mnist_sample.npz")["x"][0]
     canvas = render_on_canvas(digit, np.random.default_rng(0), canvas=400, style="transparent")
     x = normalize(canvas)

@@ -18,7 +18,7 @@ def noop(value):
 
 
 if __name__ == "__main__":
-    demo = build_app(Recognizer.load_for_app())
+    demo = build_app(load_for_app())
     with demo:
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
         gr.Button(visible=False).click(noop, api_sketch, gr.Label(visible=False), api_name="noop")

@@ -5,7 +5,7 @@
 >>> rec.predict(image)  # {"0": p0, ..., "9": p9}
 """
 
-from digitrec.inference import Recognition, Recognizer, WeightsNotFoundError
+from digitrec.inference import Recognition, Recognizer
 from digitrec.preprocess import (
     EmptyImageError,
     ImageTooLargeError,
@@ -13,6 +13,7 @@ from digitrec.preprocess import (
     PreprocessError,
     normalize,
 )
+from digitrec.weights import WeightsNotFoundError
 
 __all__ = [
     "EmptyImageError",

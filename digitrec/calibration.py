@@ -1,47 +1,32 @@
-"""Confidences that mean what they say, and an honest "not a digit".
+"""Confidences that mean what they say, and an honest "not a digit": applied at run time.
 
-``python -m digitrec.calibration [FOLDER]`` fits both for the model in ``FOLDER``
-(default ``weights/``), writes ``calibration.npz`` beside it, and reports the figures.
+A model folder's ``calibration.npz`` holds both, fitted by :mod:`digitrec.fitting`:
 
-* Temperature scaling (Guo et al., 2017): one temperature, fitted on the validation
-  split by negative log-likelihood, divides the log-probabilities. Accuracy is unchanged.
-* Not a digit: a softmax always answers with some digit. A small detector reads what
-  the network computed on the way to its answer: the pooled activations after each stage,
-  their Mahalanobis distance (Lee et al., 2018) to the nearest digit class, and the
-  probabilities. It is trained with outlier exposure (Hendrycks et al., 2019): training
-  digits as MNIST stores them and re-drawn on canvases in pencil and in pen against rendered
-  letters, shapes, scribbles, speckles and pairs of digits squeezed into one box. The
-  network itself is not changed. Fashion-MNIST, used to measure it, is never trained on.
-  The threshold flags :data:`FLAG_RATE` of the validation digits.
+* a temperature (Guo et al., 2017) that divides the network's logits before the softmax,
+  fitted on the validation split; accuracy is unchanged;
+* a "not a digit" detector: a softmax always answers with some digit, so a small network
+  reads what the model computed on the way to its answer (the pooled activations after
+  each stage, their Mahalanobis distance to the nearest digit class (Lee et al., 2018),
+  and the probabilities) and scores how unlike any training digit the input is. It is
+  trained in Keras (:mod:`digitrec.fitting`) and applied here as two matrix products in
+  numpy, a few microseconds instead of a Keras call per request.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from digitrec.constants import NUM_CLASSES, PIXEL_MAX
-
 FILE = "calibration.npz"
-FLAG_RATE = 0.01  # share of validation digits allowed to be called "not a digit"
 ECE_BINS = 15
-TRAIN_PLAIN, TRAIN_CANVAS = 20_000, 10_000  # training digits used for the class statistics
-VAL_CANVAS = 3_000  # validation digits re-drawn on canvases for the threshold
-FIT_STYLES, VAL_STYLES = 150, 40  # renderings per handwriting style for the detector and for the threshold
-FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
-# Non-digits the detector learns from: renderings per letter and per shape, and digit pairs.
-FIT_LETTERS, FIT_SHAPES, FIT_PAIRS = 60, 250, 3_000
-HEAD_UNITS, HEAD_EPOCHS = 32, 8  # one small hidden layer; more units or epochs did not flag more
 
 
 def feature_model(model):
-    """The model with extra outputs: pooled activations after each pooling stage and before the
-    classifier (the "taps"), then the probabilities."""
-    import keras
+    """The model's pooled activations after each pooling stage and before the classifier (the
+    "taps"); the last one is what the classifier layer reads."""
+    import keras  # heavy: only code that builds a model pays for it
     from keras import layers
 
     taps = [layer.output for layer in model.layers if isinstance(layer, layers.MaxPooling2D)]
@@ -50,7 +35,7 @@ def feature_model(model):
         layers.GlobalAveragePooling2D(name=f"novelty_tap_{i}")(t) if len(t.shape) == 4 else t
         for i, t in enumerate(taps)
     ]
-    return keras.Model(model.input, [*pooled, model.output], name=f"{model.name}_with_taps")
+    return keras.Model(model.input, pooled, name=f"{model.name}_taps")
 
 
 @dataclass(frozen=True)
@@ -65,12 +50,13 @@ class Calibration:
     threshold: float  # novelty above this is "not a digit"
     head: tuple[np.ndarray, ...] = ()  # the detector: input mean, input std, then weight and bias per layer
 
-    def calibrate(self, probs: np.ndarray) -> np.ndarray:
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Temperature-scaled probabilities, rows summing to 1."""
-        return scale_temperature(probs, self.temperature)
+        return softmax(logits, self.temperature)
 
     def novelty(self, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
-        """One score per image; higher means less like any training digit."""
+        """One score per image, from the pooled activations and the unscaled probabilities; higher means
+        less like any training digit."""
         signals = (_signals(taps, probs, self.means, self.precisions) - self.score_mean) / self.score_std
         if not self.head:  # a calibration without a detector: the distances alone
             return signals.sum(1)
@@ -84,6 +70,17 @@ class Calibration:
 
     def is_digit(self, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
         return self.novelty(taps, probs) <= self.threshold
+
+    def fits(self, tap_sizes: list[int], classes: int) -> bool:
+        """Whether these arrays were fitted for a model with these pooled activation sizes and classes."""
+        taps = len(tap_sizes)
+        # The detector reads the distance signals (one per tap, and the top probability), the taps, the probabilities.
+        head_inputs = taps + 1 + sum(tap_sizes) + classes
+        return (len(self.means) == len(self.precisions) == taps
+                and all(m.shape == (classes, d) and p.shape == (d, d)
+                        for m, p, d in zip(self.means, self.precisions, tap_sizes, strict=True))
+                and self.score_mean.shape == self.score_std.shape == (taps + 1,)
+                and (not self.head or self.head[0].shape == (head_inputs,)))
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / FILE
@@ -108,18 +105,12 @@ class Calibration:
                        d["score_std"], float(d["threshold"]), numbered("head"))
 
 
-def scale_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    logits = np.log(np.clip(probs, 1e-30, None)) / temperature
-    logits -= logits.max(-1, keepdims=True)
-    e = np.exp(logits)
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities from logits divided by ``temperature``, rows summing to 1."""
+    z = np.asarray(logits, np.float64) / temperature
+    z -= z.max(-1, keepdims=True)
+    e = np.exp(z)
     return e / e.sum(-1, keepdims=True)
-
-
-def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimizes the negative log-likelihood of ``labels``."""
-    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
-    nll = [-np.log(scale_temperature(probs, t)[np.arange(len(labels)), labels] + 1e-30).mean() for t in grid]
-    return float(grid[int(np.argmin(nll))])
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -148,196 +139,3 @@ def _signals(taps, probs, means, precisions) -> np.ndarray:
 
 def _head_input(signals: np.ndarray, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
     return np.concatenate([signals, *taps, np.log(np.clip(probs, 1e-7, 1.0))], 1).astype(np.float32)
-
-
-def _train_head(digits: np.ndarray, others: np.ndarray, seed: int = FIT_SEED) -> tuple[np.ndarray, ...]:
-    """A one-hidden-layer detector, logit > 0 for ``others``; returned as plain arrays."""
-    import keras
-
-    x = np.concatenate([digits, others])
-    y = np.concatenate([np.zeros(len(digits)), np.ones(len(others))]).astype(np.float32)
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    keras.utils.set_random_seed(seed)
-    head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HEAD_UNITS, activation="relu"),
-                             keras.layers.Dense(1)])
-    head.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
-    # Weighted so both kinds count equally, however many of each there are.
-    head.fit((x - mean) / std, y, epochs=HEAD_EPOCHS, batch_size=256, verbose=0,
-             class_weight={0: 1.0, 1: len(digits) / len(others)})
-    return (mean, std, *(w.astype(np.float32) for w in head.get_weights()))
-
-
-def _class_gaussian(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    means = np.stack([x[y == c].mean(0) for c in range(NUM_CLASSES)])
-    centred = x - means[y]
-    cov = centred.T @ centred / len(x)
-    cov += 1e-4 * np.trace(cov) / len(cov) * np.eye(len(cov))  # a little shrinkage keeps it invertible
-    return means, np.linalg.inv(cov)
-
-
-def fit(run, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
-        val_novelty: np.ndarray, others: np.ndarray) -> Calibration:
-    """Fit a :class:`Calibration`.
-
-    Args:
-        run: ``run(inputs) -> (taps, probs)`` for a float batch of normalized images.
-        train: normalized training digits and labels, for the class statistics and the detector.
-        val: normalized validation digits and labels, for the temperature.
-        val_novelty: normalized validation digits (plain and drawn) that set the threshold.
-        others: normalized non-digits the detector learns to flag.
-    """
-    taps, probs = run(train[0])
-    stats = [_class_gaussian(t.astype(np.float64), train[1]) for t in taps]
-    means, precisions = tuple(m for m, _ in stats), tuple(p for _, p in stats)
-    _, val_probs = run(val[0])
-    temperature = fit_temperature(val_probs, val[1])
-    val_taps, val_probs = run(val_novelty)
-    signals = _signals(val_taps, val_probs, means, precisions)
-    score_mean, score_std = signals.mean(0), signals.std(0) + 1e-9
-
-    def head_input(taps, probs):
-        return _head_input((_signals(taps, probs, means, precisions) - score_mean) / score_std, taps, probs)
-
-    head = _train_head(head_input(taps, probs), head_input(*run(others)))
-    partial = Calibration(temperature, means, precisions, score_mean, score_std, np.inf, head)
-    threshold = float(np.quantile(partial.novelty(val_taps, val_probs), 1 - FLAG_RATE))
-    return Calibration(temperature, means, precisions, score_mean, score_std, threshold, head)
-
-
-def fit_for_folder(folder: str | Path) -> Calibration:
-    """Fit the calibration of the model in ``folder`` on MNIST's training split and save it there."""
-    from digitrec.data import load_mnist
-    from digitrec.evaluate import canvas_inputs
-    from digitrec.inference import Recognizer
-    from digitrec.render import render_number
-    from digitrec.training import TrainConfig, split_train_val
-
-    rec = Recognizer.load(folder, calibrated=False)
-    saved = rec.info.get("config", {})
-    cfg = TrainConfig(seed=saved.get("seed", TrainConfig.seed), val_size=saved.get("val_size", TrainConfig.val_size))
-    (x, y), _ = load_mnist()
-    (x_train, y_train), (x_val, y_val) = split_train_val(x, y, cfg)  # the split training used
-    plain = x_train[:TRAIN_PLAIN].astype(np.float32) / PIXEL_MAX
-    # Half the re-drawn digits in pencil (MNIST's own texture), half in a drawing app's solid pen.
-    half = TRAIN_CANVAS // 2
-    canvas_digits = x_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS]
-    drawn = np.concatenate([canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
-                            canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0]])
-    # Handwriting styles MNIST lacks are digits too: from the training split for the detector,
-    # from the validation split for the threshold (digitrec.styles; the test set uses neither).
-    styled, styled_y = _style_digits(x_train[TRAIN_PLAIN + TRAIN_CANVAS :], y_train[TRAIN_PLAIN + TRAIN_CANVAS :],
-                                     FIT_STYLES, FIT_SEED + 4)
-    drawn = np.concatenate([drawn, styled])
-    drawn_y = np.concatenate([y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y])
-    val_plain = x_val.astype(np.float32) / PIXEL_MAX
-    val_drawn = np.concatenate([canvas_inputs(x_val[: VAL_CANVAS // 2], seed=FIT_SEED + 1)[0],
-                                canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0],
-                                _style_digits(x_val[VAL_CANVAS:], y_val[VAL_CANVAS:], VAL_STYLES, FIT_SEED + 5)[0]])
-    # Pairs of training digits squeezed into one box: not one digit (what a missed cut between
-    # two touching digits looks like). Digits the statistics do not use.
-    rng = np.random.default_rng(FIT_SEED)
-    spare = x_train[TRAIN_PLAIN + TRAIN_CANVAS :]
-    pairs = [render_number(spare[2 * i : 2 * i + 2], rng) for i in range(FIT_PAIRS)]
-    others = non_digit_inputs(FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False)
-    calibration = fit(
-        rec.run,
-        (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], drawn_y])),
-        (val_plain, y_val),
-        np.concatenate([val_plain[:VAL_CANVAS], val_drawn]),
-        np.concatenate([*others.values(), _normalized(pairs)]),
-    )
-    calibration.save(folder)
-    return calibration
-
-
-def _style_digits(x: np.ndarray, y: np.ndarray, per_style: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from digitrec.styles import style_inputs
-
-    sets = style_inputs(per_style, seed, marked=(x, y), per_mark=3 * per_style, pen=(x, y), pen_count=10 * per_style)
-    return np.concatenate([v[0] for v in sets.values()]), np.concatenate([v[1] for v in sets.values()])
-
-
-def _normalized(images) -> np.ndarray:
-    """Model inputs for the images that preprocessing accepts (blank ones are refused before
-    the model, which is the right answer for them too)."""
-    from digitrec.preprocess import PreprocessError, normalize
-
-    out = []
-    for img in images:
-        try:
-            out.append(normalize(img))
-        except PreprocessError:
-            pass
-    return np.stack(out)
-
-
-def non_digit_inputs(seed: int = 0, per_letter: int = 4, per_shape: int = 20, fashion: bool = True) -> dict[str, np.ndarray]:
-    """Normalized model inputs that are not digits: Fashion-MNIST test images (when Debian's
-    ``dataset-fashion-mnist`` is installed and ``fashion``), letters and shapes rendered on canvases."""
-    from digitrec.data import load_fashion_mnist_test
-    from digitrec.render import DIGIT_LIKE_LETTERS, SHAPES, render_letters, render_shape
-
-    rng = np.random.default_rng(seed)
-    letters = [img for letter, img in render_letters(rng, per_letter=per_letter) if letter not in DIGIT_LIKE_LETTERS]
-    sets = {
-        "letters": _normalized(letters),
-        "shapes": _normalized(render_shape(kind, rng) for kind in SHAPES for _ in range(per_shape)),
-    }
-    clothes = load_fashion_mnist_test() if fashion else None
-    if clothes is not None:
-        sets = {"fashion_mnist": _normalized(clothes), **sets}
-    return sets
-
-
-def report(folder: str | Path) -> dict:
-    """ECE before and after scaling on MNIST test, and the share flagged "not a digit" on each set."""
-    from digitrec.data import load_mnist
-    from digitrec.evaluate import canvas_inputs, style_set_inputs
-    from digitrec.inference import Recognizer
-
-    rec = Recognizer.load(folder)
-    _, (x_test, y_test) = load_mnist()
-    test = x_test.astype(np.float32) / PIXEL_MAX
-    taps, raw = rec.run(test)
-    calibrated = rec.calibration.calibrate(raw)
-    figures = {
-        "temperature": round(rec.calibration.temperature, 4),
-        "ece_mnist_test_before": expected_calibration_error(raw, y_test),
-        "ece_mnist_test": expected_calibration_error(calibrated, y_test),
-        "flagged": {"mnist_test": float((~rec.calibration.is_digit(taps, raw)).mean())},
-    }
-    canvas, _ = canvas_inputs(x_test)
-    pen, _ = canvas_inputs(x_test[:2000], pen=True)
-    styled, styled_y = style_set_inputs(x_test, y_test)
-    for name, inputs, labels in (("canvas_set", canvas, y_test), ("style_set", styled, styled_y)):
-        figures[f"ece_{name}"] = expected_calibration_error(rec.calibration.calibrate(rec.run(inputs)[1]), labels)
-    sets = {"canvas_set": canvas, "canvas_set_pen": pen, "style_set": styled, **non_digit_inputs()}
-    for name, inputs in sets.items():
-        figures["flagged"][name] = float((~rec.calibration.is_digit(*rec.run(inputs))).mean())
-        figures.setdefault("set_sizes", {})[name] = int(len(inputs))
-    return figures
-
-
-def main(argv: list[str] | None = None) -> None:
-    from digitrec import card
-    from digitrec.evaluate import print_calibration
-    from digitrec.inference import BUNDLED_WEIGHTS
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", nargs="?", default=str(BUNDLED_WEIGHTS), help="model folder (default: weights/)")
-    args = parser.parse_args(argv)
-    folder = Path(args.folder)
-    calibration = fit_for_folder(folder)
-    print(f"temperature {calibration.temperature:.3f}; novelty threshold {calibration.threshold:.3f}")
-    figures = report(folder)
-    print_calibration(figures)
-    metrics_path = folder / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics["calibration"] = figures
-    metrics_path.write_text(json.dumps(metrics, indent=2))
-    card.write_model_card(folder)
-    print(f"wrote {FILE}, metrics.json and the model card in {folder}")
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,7 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.repocard_data import EvalResult
 
-from digitrec.inference import read_info
+from digitrec.weights import read_info, read_metrics
 
 BODY = """
 # digitrec: handwritten digit recognizer
@@ -53,7 +53,7 @@ rec.predict("my_digit.png")   # {{"0": 0.0001, ..., "7": 0.9993, ...}}
 
 `python train.py` on the 60,000 MNIST training digits, {val_size:,} of them held out for
 validation (early stopping and checkpoint choice), best epoch {best_epoch}, {minutes} minutes
-on 2 CPU cores{base}. Settings:
+on 2 CPU cores. Settings:
 
 ```json
 {config}
@@ -65,8 +65,7 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
     """Render the card from ``training.json`` and ``metrics.json`` in ``folder``."""
     folder = Path(folder)
     info = read_info(folder)
-    metrics_path = folder / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics = read_metrics(folder)
     training = info.get("training", {})
     config = info.get("config", {})
     dataset = dict(dataset_type="ylecun/mnist", dataset_name="MNIST", task_type="image-classification",
@@ -99,8 +98,6 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         best_epoch=training.get("best_epoch", "?"),
         minutes=training.get("train_minutes", "?"),
         config=json.dumps(config, indent=2),
-        base=(f", fine-tuning a base run of {info['base_run']['training'].get('train_minutes', '?')} minutes "
-              "(its settings and history are in training.json)") if "base_run" in info else "",
     )
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
 

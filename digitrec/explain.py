@@ -36,7 +36,7 @@ class Explainer:
         self.recognizer = recognizer
         # A block ends where the network pools: take the input of every pooling layer.
         ends = [layer.input for layer in model.layers if "Pooling" in type(layer).__name__]
-        self._blocks = keras.Model(model.inputs, ends)
+        self._blocks = keras.Model(model.input, ends)
         self._names = [f"block {i + 1}: {tuple(t.shape[1:])}" for i, t in enumerate(ends)]
 
         @tf.function(input_signature=[tf.TensorSpec([1, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)])

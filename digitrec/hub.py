@@ -19,6 +19,9 @@ from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, metadata_load, snapshot_download
 from huggingface_hub.utils import validate_repo_id
+
+from digitrec.card import build_model_card
+from digitrec.weights import MODEL_FILES, WEIGHTS
 from huggingface_hub.errors import (
     GatedRepoError,
     HFValidationError,
@@ -29,11 +32,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-WEIGHTS = ROOT / "weights"
-# Everything a model repo holds; nothing else is downloaded or uploaded.
-MODEL_FILES = ("config.json", "metadata.json", "model.weights.h5", "training.json", "metrics.json",
-               "calibration.npz", "README.md", "confusion_matrix.png", "training_curves.png")
+ROOT = WEIGHTS.parent  # the project: what a Space deploys
 MODEL_ENV = "DIGITREC_MODEL"  # a Space variable (or shell variable) naming the model to serve
 
 
@@ -100,8 +99,6 @@ def push(repo_id: str, folder: str | Path = WEIGHTS, private: bool = False, mess
     Returns:
         The ``CommitInfo`` of the upload (``.commit_url``, ``.oid``).
     """
-    from digitrec.card import build_model_card
-
     folder = Path(folder)
     present = [name for name in MODEL_FILES if (folder / name).is_file() and name != "README.md"]
     if "model.weights.h5" not in present:

@@ -92,6 +92,11 @@ def normalize(image: Any) -> np.ndarray:
     return _mnist_box(ink, size[0] * size[1])
 
 
+def from_uint8(x: np.ndarray) -> np.ndarray:
+    """MNIST-style uint8 images (0-255) as the model's float input (0-1): the one place that scales them."""
+    return np.asarray(x, np.float32) / PIXEL_MAX
+
+
 def to_pil(image: Any) -> Image.Image:
     """Accept every supported input type and return a PIL image, refusing oversized ones."""
     if isinstance(image, dict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import sys
 import tempfile
@@ -17,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.constants import CLASS_NAMES, IMAGE_SIZE, PIXEL_MAX
-
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
+from digitrec.data import load_mnist
+from digitrec.preprocess import from_uint8
+from digitrec.styles import style_inputs
+from digitrec.weights import MODEL_FILES, WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class TrainConfig:
     limit: int = 0  # use only this many training digits (0 = all); for smoke runs
     init_from: str = ""  # start from the weights in this folder (fine-tuning) instead of from scratch
     seed: int = 42  # one seed for data split, augmentation and initialization
-    out: str = str(DEFAULT_WEIGHTS)  # where the model, its metadata and its card are written
+    out: str = str(WEIGHTS)  # where the model, its metadata and its card are written
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":
@@ -76,8 +79,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
 
 def _field_comments() -> dict[str, str]:
     """The reasons written beside each field above, reused as ``--help`` text."""
-    import inspect
-
     comments = {}
     for line in inspect.getsource(TrainConfig).splitlines():
         line = line.strip()
@@ -99,8 +100,8 @@ def split_train_val(x: np.ndarray, y: np.ndarray, cfg: TrainConfig):
 
 
 def to_model_input(x_uint8: np.ndarray) -> np.ndarray:
-    """MNIST uint8 images -> the model's float input, the same scale ``preprocess.normalize`` returns."""
-    return (x_uint8.astype(np.float32) / PIXEL_MAX)[..., None]
+    """MNIST uint8 images -> the model's ``(n, 28, 28, 1)`` float input, the scale ``normalize`` returns."""
+    return from_uint8(x_uint8)[..., None]
 
 
 def _augmenter(cfg: TrainConfig):
@@ -142,8 +143,6 @@ def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
 
     Returns normalized ``(inputs, labels)``, or ``None`` when the config asks for none.
     """
-    from digitrec.styles import style_inputs
-
     x, y = train
     if not (cfg.per_style or cfg.per_mark or cfg.pen_redraws):
         return None
@@ -183,10 +182,9 @@ def train(cfg: TrainConfig, data=None) -> dict:
         cfg: the settings.
         data: ``((x_train, y_train), (x_test, y_test))`` uint8 MNIST; loaded offline when omitted.
     """
-    import keras
+    import keras  # heavy: training pays for TensorFlow, importing this module does not
 
-    from digitrec.data import load_mnist
-    from digitrec.model import build_model
+    from digitrec.model import build_model  # imports Keras
 
     print("training config:", json.dumps(cfg.to_dict(), indent=2))
     keras.utils.set_random_seed(cfg.seed)
@@ -242,9 +240,10 @@ def save(model, cfg: TrainConfig, history: dict, summary: dict) -> Path:
     import keras
 
     out = Path(cfg.out)
-    if out.exists():
-        for name in ("config.json", "metadata.json", "model.weights.h5"):
-            (out / name).unlink(missing_ok=True)
+    if out.exists():  # what described the previous model goes too: evaluation writes it anew
+        for name in MODEL_FILES:
+            if name != "README.md":  # a folder's README might not be a model card
+                (out / name).unlink(missing_ok=True)
     # A fresh uncompiled copy: the shipped file holds no optimizer state.
     clean = keras.models.clone_model(model)
     clean.set_weights(model.get_weights())

@@ -7,15 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitrec.calibration import (
-    Calibration,
-    _train_head,
-    expected_calibration_error,
-    fit_temperature,
-    scale_temperature,
-)
-from digitrec.constants import PIXEL_MAX
-from digitrec.preprocess import EmptyImageError, normalize
+from digitrec.calibration import Calibration, expected_calibration_error, softmax
+from digitrec.fitting import _train_head, fit_temperature
+from digitrec.preprocess import EmptyImageError, from_uint8, normalize
 from digitrec.render import (
     DIGIT_LIKE_LETTERS,
     SHAPES,
@@ -31,8 +25,7 @@ TESTS = Path(__file__).resolve().parent
 
 
 def flagged(rec, inputs: np.ndarray) -> np.ndarray:
-    taps, probs = rec.run(inputs)
-    return ~rec.calibration.is_digit(taps, probs)
+    return ~rec.verdicts(inputs)[1]
 
 
 def test_bundled_weights_come_with_a_calibration(recognizer):
@@ -42,7 +35,7 @@ def test_bundled_weights_come_with_a_calibration(recognizer):
 
 def test_real_mnist_digits_are_digits(recognizer, mnist_sample):
     x, y = mnist_sample
-    assert flagged(recognizer, x / PIXEL_MAX).sum() <= 4  # of 200 (20 per class); 0.78% of the full test set
+    assert flagged(recognizer, from_uint8(x)).sum() <= 4  # of 200 (20 per class); 0.78% of the full test set
 
 
 def test_digits_drawn_on_canvases_are_digits(recognizer, mnist_sample):
@@ -104,8 +97,8 @@ def test_recognize_reports_the_verdict(recognizer, mnist_sample):
 
 def test_temperature_scaling_keeps_the_ranking_and_sums_to_one(recognizer, mnist_sample):
     x, _ = mnist_sample
-    _, raw = recognizer.run(x / PIXEL_MAX)
-    calibrated = recognizer.forward(x / PIXEL_MAX)
+    raw = softmax(recognizer.outputs(from_uint8(x))[1])
+    calibrated = recognizer.probabilities(from_uint8(x))
     assert np.array_equal(raw.argmax(1), calibrated.argmax(1))
     np.testing.assert_allclose(calibrated.sum(1), 1.0, rtol=1e-6)
     assert not np.allclose(raw, calibrated)
@@ -115,13 +108,12 @@ def test_fitted_temperature_repairs_an_overconfident_classifier():
     # Labels drawn from softened probabilities, reported as if sharper (temperature 2 hidden).
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, size=(20_000, 10))
-    true = scale_temperature(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), 1.0)
-    labels = np.array([rng.choice(10, p=p) for p in true])
-    reported = scale_temperature(true, 0.5)
+    labels = np.array([rng.choice(10, p=p) for p in softmax(logits)])
+    reported = logits * 2  # twice as sharp as the truth
     t = fit_temperature(reported, labels)
     assert t == pytest.approx(2.0, rel=0.1)
-    assert expected_calibration_error(scale_temperature(reported, t), labels) < expected_calibration_error(
-        reported, labels) / 3
+    assert expected_calibration_error(softmax(reported, t), labels) < expected_calibration_error(
+        softmax(reported), labels) / 3
 
 
 def test_calibration_survives_save_and_load(recognizer, tmp_path):

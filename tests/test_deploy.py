@@ -16,7 +16,7 @@ from huggingface_hub import snapshot_download
 from packaging.requirements import Requirement
 
 from digitrec.hub import ROOT, HubError, deploy, push, space_files
-from digitrec.inference import BUNDLED_WEIGHTS
+from digitrec.weights import WEIGHTS
 from digitrec.render import STROKES, draw_strokes
 from tests.conftest import _free_port
 
@@ -31,7 +31,7 @@ def test_deploy_uploads_exactly_what_the_space_needs(hub):
 
 
 def test_redeploy_with_a_hub_model_updates_in_place(hub):
-    push("alice/digits-for-space", BUNDLED_WEIGHTS)
+    push("alice/digits-for-space", WEIGHTS)
     deploy("alice/swap-space")
     _, info = deploy("alice/swap-space", model="hf://alice/digits-for-space")
     repo = hub.state.repos[("space", "alice/swap-space")]
@@ -67,7 +67,7 @@ def requirements_are_met(requirements: Path) -> None:
 def test_the_uploaded_space_starts_and_answers(hub, tmp_path, model):
     space = f"alice/live-{'hub' if model else 'bundled'}"
     if model:
-        push("alice/digits-at-start", BUNDLED_WEIGHTS)
+        push("alice/digits-at-start", WEIGHTS)
     deploy(space, model=model)
     checkout = Path(snapshot_download(space, repo_type="space", local_dir=str(tmp_path / "space")))
     requirements_are_met(checkout / "requirements.txt")

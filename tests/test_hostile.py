@@ -22,11 +22,12 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageFile
 
 from digitrec import Recognizer, WeightsNotFoundError
-from digitrec.inference import BUNDLED_WEIGHTS
+from digitrec.serving import load_for_app
+from digitrec.weights import WEIGHTS
 from digitrec.limits import MAX_LAYERS, MAX_NUMBER_DIGITS, MAX_PIXELS, MAX_UPLOAD_FILES
 from digitrec.preprocess import EmptyImageError, ImageTooLargeError, InvalidImageError, PreprocessError, normalize
 from digitrec.render import STROKES, draw_strokes
-from digitrec.serving import sweep_cache
+from digitrec.bounds import sweep_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,7 +155,7 @@ def test_fuzz_normalize_only_raises_documented_errors(value):
 def _broken_folder(tmp_path, name: str, content: bytes | str) -> Path:
     folder = tmp_path / "model"
     folder.mkdir()
-    for f in BUNDLED_WEIGHTS.iterdir():
+    for f in WEIGHTS.iterdir():
         (folder / f.name).write_bytes(f.read_bytes())
     (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     return folder
@@ -175,14 +176,14 @@ def test_a_broken_model_folder_is_named_in_the_error(tmp_path, name, content, me
 
 
 def test_a_pickled_calibration_is_refused(tmp_path):
-    folder = _broken_folder(tmp_path, "training.json", (BUNDLED_WEIGHTS / "training.json").read_text())
+    folder = _broken_folder(tmp_path, "training.json", (WEIGHTS / "training.json").read_text())
     np.savez(folder / "calibration.npz", temperature=np.array([{"x": 1}], dtype=object))
     with pytest.raises(WeightsNotFoundError, match="pickled"):
         Recognizer.load(folder)
 
 
 def test_a_keras_config_with_a_lambda_layer_is_refused(tmp_path):
-    folder = _broken_folder(tmp_path, "metadata.json", (BUNDLED_WEIGHTS / "metadata.json").read_text())
+    folder = _broken_folder(tmp_path, "metadata.json", (WEIGHTS / "metadata.json").read_text())
     config = json.loads((folder / "config.json").read_text())
     config["config"]["layers"].append({"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
                                        "config": {"name": "evil", "function": {"class_name": "__lambda__", "config": {
@@ -194,8 +195,8 @@ def test_a_keras_config_with_a_lambda_layer_is_refused(tmp_path):
 
 
 def test_a_bad_model_environment_setting_falls_back_to_the_bundled_weights(capsys):
-    rec = Recognizer.load_for_app(configured="hf://../..")
-    assert rec.source == str(BUNDLED_WEIGHTS)
+    rec = load_for_app(configured="hf://../..")
+    assert rec.source == str(WEIGHTS)
     assert "serving the bundled weights" in capsys.readouterr().err
 
 

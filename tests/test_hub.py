@@ -12,12 +12,13 @@ from huggingface_hub import constants
 
 from digitrec import Recognizer, WeightsNotFoundError
 from digitrec.hub import HubError, main, pull, push
-from digitrec.inference import BUNDLED_WEIGHTS
+from digitrec.serving import load_for_app
+from digitrec.weights import WEIGHTS
 
 
 @pytest.fixture(scope="module")
 def pushed(hub):
-    info = push("alice/digits", BUNDLED_WEIGHTS, message="first upload")
+    info = push("alice/digits", WEIGHTS, message="first upload")
     return info
 
 
@@ -52,7 +53,7 @@ def test_keras_itself_loads_the_pushed_repo(pushed, fresh_hub_cache):
 
 def test_pinned_revision_survives_a_newer_push(hub, pushed, tmp_path, fresh_hub_cache):
     newer = tmp_path / "newer"
-    shutil.copytree(BUNDLED_WEIGHTS, newer)
+    shutil.copytree(WEIGHTS, newer)
     info = json.loads((newer / "training.json").read_text())
     info["training"]["note"] = "second"
     (newer / "training.json").write_text(json.dumps(info))
@@ -74,16 +75,16 @@ def test_offline_with_a_warm_cache_works(pushed, fresh_hub_cache, monkeypatch, m
 def test_offline_with_a_cold_cache_errors_or_falls_back(pushed, fresh_hub_cache, monkeypatch, capsys):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(HubError, match="alice/digits is not in the local cache"):
-        Recognizer.load_for_app(requested="hf://alice/digits")
-    rec = Recognizer.load_for_app(configured="hf://alice/digits")
-    assert rec.source == str(BUNDLED_WEIGHTS)
+        load_for_app(requested="hf://alice/digits")
+    rec = load_for_app(configured="hf://alice/digits")
+    assert rec.source == str(WEIGHTS)
     assert "serving the bundled weights" in capsys.readouterr().err
 
 
 def test_unreachable_hub_falls_back_for_the_app(fresh_hub_cache, monkeypatch, capsys):
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
-    rec = Recognizer.load_for_app(configured="hf://alice/digits")
-    assert rec.source == str(BUNDLED_WEIGHTS)
+    rec = load_for_app(configured="hf://alice/digits")
+    assert rec.source == str(WEIGHTS)
     assert "cannot be reached" in capsys.readouterr().err
 
 
@@ -101,7 +102,7 @@ def test_missing_repo_and_bad_revision_are_named(pushed, fresh_hub_cache, ref, m
 
 
 def test_private_repo_without_token_and_gated_repo(hub, pushed, fresh_hub_cache, monkeypatch):
-    push("alice/secret", BUNDLED_WEIGHTS, private=True)
+    push("alice/secret", WEIGHTS, private=True)
     monkeypatch.delenv("HF_TOKEN")
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", "/nonexistent/token")
     with pytest.raises(HubError, match="private and no valid token"):
@@ -116,7 +117,7 @@ def test_private_repo_without_token_and_gated_repo(hub, pushed, fresh_hub_cache,
 
 def test_corrupt_download_is_refused(hub, fresh_hub_cache, tmp_path):
     broken = tmp_path / "broken"
-    shutil.copytree(BUNDLED_WEIGHTS, broken)
+    shutil.copytree(WEIGHTS, broken)
     (broken / "model.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     push("alice/broken", broken)
     with pytest.raises(WeightsNotFoundError, match="hf://alice/broken.*could not be loaded"):
@@ -143,10 +144,10 @@ def test_train_push_to_hub_uploads_what_training_wrote(hub, tmp_path, monkeypatc
 
     out = tmp_path / "trained"
     # Stand-ins for the long steps: "training" writes the bundled weights, evaluation is skipped.
-    monkeypatch.setattr(train, "train", lambda cfg: shutil.copytree(BUNDLED_WEIGHTS, cfg.out))
+    monkeypatch.setattr(train, "train", lambda cfg: shutil.copytree(WEIGHTS, cfg.out))
     monkeypatch.setattr(evaluate, "evaluate_and_report", lambda folder: None)
     monkeypatch.setattr(sys, "argv", ["train.py", "--out", str(out), "--push-to-hub", "alice/from-train"])
     train.main()
     files = hub.files("model", "alice/from-train")
-    assert files["model.weights.h5"] == (BUNDLED_WEIGHTS / "model.weights.h5").read_bytes()
+    assert files["model.weights.h5"] == (WEIGHTS / "model.weights.h5").read_bytes()
     assert "hf_digitrec_test_token" not in "".join(hub.state.requests)

@@ -13,7 +13,8 @@ from PIL import Image
 
 from digitrec import EmptyImageError, Recognizer, WeightsNotFoundError
 from digitrec.constants import CLASS_NAMES
-from digitrec.inference import BUNDLED_WEIGHTS
+from digitrec.serving import load_for_app
+from digitrec.weights import WEIGHTS
 from digitrec.render import STROKES, STYLES, draw_strokes, render_on_canvas
 
 
@@ -23,10 +24,10 @@ def best(probs: dict[str, float]) -> str:
 
 
 def test_bundled_weights_are_the_keras_hub_layout():
-    names = {p.name for p in BUNDLED_WEIGHTS.iterdir()}
+    names = {p.name for p in WEIGHTS.iterdir()}
     assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json"} <= names
     assert not any(name.endswith((".pkl", ".pickle", ".keras")) for name in names)
-    info = json.loads((BUNDLED_WEIGHTS / "training.json").read_text())
+    info = json.loads((WEIGHTS / "training.json").read_text())
     assert info["class_names"] == list(CLASS_NAMES) and info["input_shape"] == [28, 28, 1]
     assert info["parameters"] <= 500_000
 
@@ -92,7 +93,7 @@ def test_missing_weights_say_how_to_get_them(tmp_path):
 
 def test_corrupt_weights_are_refused_clearly(tmp_path):
     folder = tmp_path / "broken"
-    shutil.copytree(BUNDLED_WEIGHTS, folder)
+    shutil.copytree(WEIGHTS, folder)
     (folder / "model.weights.h5").write_bytes(b"garbage")
     with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
         Recognizer.load(folder)
@@ -102,13 +103,13 @@ def test_the_app_model_runs_each_op_on_one_thread():
     # A fresh process, as `python app.py` starts: the setting only applies before TensorFlow's first op.
     code = """
 import numpy as np, tensorflow as tf
-from digitrec import Recognizer
-rec = Recognizer.load_for_app()
+from digitrec.serving import load_for_app
+rec = load_for_app()
 probs = rec.predict(np.load("tests/mnist_sample.npz")["x"][0])
 print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads(),
       max(probs, key=probs.get))
 """
-    root = BUNDLED_WEIGHTS.parent
+    root = WEIGHTS.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     label = int(np.load(root / "tests" / "mnist_sample.npz")["y"][0])
     assert out.split() == ["1", "1", str(label)]

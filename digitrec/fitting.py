@@ -1,0 +1,151 @@
+"""Fitting a model's calibration: ``python -m digitrec.fitting [FOLDER]`` writes ``calibration.npz``.
+
+* The temperature minimizes the negative log-likelihood of the validation split.
+* The "not a digit" detector (:class:`digitrec.calibration.Calibration`) is trained with
+  outlier exposure (Hendrycks et al., 2019): training digits as MNIST stores them,
+  re-drawn on canvases in pencil and in pen, and in the handwriting styles of
+  :mod:`digitrec.styles`, against rendered letters, shapes, scribbles, speckles and pairs
+  of digits squeezed into one box. The network itself is not changed. Fashion-MNIST,
+  used to measure it, is never trained on. The threshold flags :data:`FLAG_RATE` of the
+  validation digits (plain, drawn and styled).
+
+``python -m digitrec.evaluate`` runs this and then measures the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.calibration import Calibration, _head_input, _signals, softmax
+from digitrec.constants import NUM_CLASSES
+from digitrec.data import load_mnist
+from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, style_inputs_of
+from digitrec.inference import Recognizer
+from digitrec.preprocess import from_uint8
+from digitrec.render import render_number
+from digitrec.training import TrainConfig, split_train_val
+from digitrec.weights import WEIGHTS
+
+FLAG_RATE = 0.01  # share of validation digits allowed to be called "not a digit"
+TRAIN_PLAIN, TRAIN_CANVAS = 20_000, 10_000  # training digits used for the class statistics
+VAL_CANVAS = 3_000  # validation digits re-drawn on canvases for the threshold
+FIT_STYLES, VAL_STYLES = 150, 40  # renderings per handwriting style for the detector and for the threshold
+FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
+# Non-digits the detector learns from: renderings per letter and per shape, and digit pairs.
+FIT_LETTERS, FIT_SHAPES, FIT_PAIRS = 60, 250, 3_000
+HEAD_UNITS, HEAD_EPOCHS = 32, 8  # one small hidden layer; more units or epochs did not flag more
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimizes the negative log-likelihood of ``labels``."""
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
+    rows = np.arange(len(labels))
+    nll = [-np.log(softmax(logits, t)[rows, labels] + 1e-30).mean() for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
+def _train_head(digits: np.ndarray, others: np.ndarray, seed: int = FIT_SEED) -> tuple[np.ndarray, ...]:
+    """A one-hidden-layer detector, logit > 0 for ``others``; returned as plain arrays."""
+    import keras
+
+    x = np.concatenate([digits, others])
+    y = np.concatenate([np.zeros(len(digits)), np.ones(len(others))]).astype(np.float32)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    keras.utils.set_random_seed(seed)
+    head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HEAD_UNITS, activation="relu"),
+                             keras.layers.Dense(1)])
+    head.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
+    # Weighted so both kinds count equally, however many of each there are.
+    head.fit((x - mean) / std, y, epochs=HEAD_EPOCHS, batch_size=256, verbose=0,
+             class_weight={0: 1.0, 1: len(digits) / len(others)})
+    return (mean, std, *(w.astype(np.float32) for w in head.get_weights()))
+
+
+def _class_gaussian(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    means = np.stack([x[y == c].mean(0) for c in range(NUM_CLASSES)])
+    centred = x - means[y]
+    cov = centred.T @ centred / len(x)
+    cov += 1e-4 * np.trace(cov) / len(cov) * np.eye(len(cov))  # a little shrinkage keeps it invertible
+    return means, np.linalg.inv(cov)
+
+
+def fit(run, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
+        val_novelty: np.ndarray, others: np.ndarray) -> Calibration:
+    """Fit a :class:`Calibration`.
+
+    Args:
+        run: ``run(inputs) -> (taps, logits)`` for a float batch of normalized images.
+        train: normalized training digits and labels, for the class statistics and the detector.
+        val: normalized validation digits and labels, for the temperature.
+        val_novelty: normalized validation digits (plain and drawn) that set the threshold.
+        others: normalized non-digits the detector learns to flag.
+    """
+    taps, logits = run(train[0])
+    probs = softmax(logits)
+    stats = [_class_gaussian(t.astype(np.float64), train[1]) for t in taps]
+    means, precisions = tuple(m for m, _ in stats), tuple(p for _, p in stats)
+    temperature = fit_temperature(run(val[0])[1], val[1])
+    val_taps, val_logits = run(val_novelty)
+    val_probs = softmax(val_logits)
+    signals = _signals(val_taps, val_probs, means, precisions)
+    score_mean, score_std = signals.mean(0), signals.std(0) + 1e-9
+
+    def head_input(taps, probs):
+        return _head_input((_signals(taps, probs, means, precisions) - score_mean) / score_std, taps, probs)
+
+    other_taps, other_logits = run(others)
+    head = _train_head(head_input(taps, probs), head_input(other_taps, softmax(other_logits)))
+    partial = Calibration(temperature, means, precisions, score_mean, score_std, np.inf, head)
+    threshold = float(np.quantile(partial.novelty(val_taps, val_probs), 1 - FLAG_RATE))
+    return Calibration(temperature, means, precisions, score_mean, score_std, threshold, head)
+
+
+def fit_for(rec: Recognizer) -> Calibration:
+    """Fit the calibration of ``rec``'s model on MNIST's training split (the split its training used)."""
+    saved = rec.info.get("config", {})
+    cfg = TrainConfig(seed=saved.get("seed", TrainConfig.seed), val_size=saved.get("val_size", TrainConfig.val_size))
+    (x, y), _ = load_mnist()
+    (x_train, y_train), (x_val, y_val) = split_train_val(x, y, cfg)
+    plain = from_uint8(x_train[:TRAIN_PLAIN])
+    # Half the re-drawn digits in pencil (MNIST's own texture), half in a drawing app's solid pen.
+    half = TRAIN_CANVAS // 2
+    canvas_digits = x_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS]
+    spare_x, spare_y = x_train[TRAIN_PLAIN + TRAIN_CANVAS :], y_train[TRAIN_PLAIN + TRAIN_CANVAS :]
+    # Handwriting styles MNIST lacks are digits too: from the training split for the detector,
+    # from the validation split for the threshold (the style test set uses neither).
+    styled, styled_y = style_inputs_of(spare_x, spare_y, FIT_STYLES, FIT_SEED + 4)
+    drawn = np.concatenate([canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
+                            canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0], styled])
+    drawn_y = np.concatenate([y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y])
+    val_plain = from_uint8(x_val)
+    val_drawn = np.concatenate([canvas_inputs(x_val[: VAL_CANVAS // 2], seed=FIT_SEED + 1)[0],
+                                canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0],
+                                style_inputs_of(x_val[VAL_CANVAS:], y_val[VAL_CANVAS:], VAL_STYLES, FIT_SEED + 5)[0]])
+    # Pairs of training digits squeezed into one box: not one digit (what a missed cut between
+    # two touching digits looks like). Digits the statistics do not use.
+    rng = np.random.default_rng(FIT_SEED)
+    pairs = [render_number(spare_x[2 * i : 2 * i + 2], rng) for i in range(FIT_PAIRS)]
+    others = non_digit_inputs(FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False)
+    return fit(
+        rec.outputs,
+        (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], drawn_y])),
+        (val_plain, y_val),
+        np.concatenate([val_plain[:VAL_CANVAS], val_drawn]),
+        np.concatenate([*others.values(), normalized(pairs)]),
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", default=str(WEIGHTS), help="model folder (default: weights/)")
+    args = parser.parse_args(argv)
+    calibration = fit_for(Recognizer.load(args.folder, calibrated=False))
+    path = calibration.save(Path(args.folder))
+    print(f"temperature {calibration.temperature:.3f}; novelty threshold {calibration.threshold:.3f}; wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

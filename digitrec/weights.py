@@ -1,0 +1,85 @@
+"""A model folder: where the bundled one lives, what it holds, and loading it safely.
+
+The layout is the one Keras 3 writes for ``model.save("hf://…")`` (``config.json``,
+``metadata.json``, ``model.weights.h5``) plus what travels with the weights:
+``training.json`` (architecture, class names, settings, history), ``metrics.json``
+(measured results), ``calibration.npz`` and the model card ``README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from digitrec.constants import CLASS_NAMES
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # the model shipped with the app
+KERAS_FILES = ("config.json", "model.weights.h5")  # what a folder needs to load at all
+# Everything a model folder (and a model repo on the Hub) holds; nothing else is uploaded or downloaded.
+MODEL_FILES = ("config.json", "metadata.json", "model.weights.h5", "training.json", "metrics.json",
+               "calibration.npz", "README.md", "confusion_matrix.png", "training_curves.png")
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """No loadable model at the requested location, or its files disagree; the message names the file."""
+
+
+def load_keras_folder(folder: str | Path):
+    """Load a Keras 3 model directory in safe mode (no code in the config runs), with errors that say what to do."""
+    import keras  # heavy: only code that loads a model pays for TensorFlow
+
+    folder = Path(folder)
+    missing = [name for name in KERAS_FILES if not (folder / name).is_file()]
+    if missing:
+        raise WeightsNotFoundError(
+            f"no weights in {folder} (missing {', '.join(missing)}): run `python train.py`, "
+            f"or `python -m digitrec.hub pull USER/REPO --to {folder}`"
+        )
+    try:
+        return keras.saving.load_model(folder, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for corrupt or foreign files
+        raise WeightsNotFoundError(
+            f"the model in {folder} could not be loaded ({type(exc).__name__}: {exc}). "
+            "The files are corrupt or were not written by digitrec; pull or train them again."
+        ) from exc
+
+
+def read_info(folder: str | Path) -> dict:
+    """``training.json``: the metadata that travels with the weights, or ``{}`` when there is none.
+
+    Raises:
+        WeightsNotFoundError: the file is there but is not a JSON object.
+    """
+    return _read_json(Path(folder) / "training.json")
+
+
+def read_metrics(folder: str | Path) -> dict:
+    """``metrics.json``: the results measured by ``python -m digitrec.evaluate``, or ``{}``."""
+    return _read_json(Path(folder) / "metrics.json")
+
+
+def write_metrics(folder: str | Path, metrics: dict) -> Path:
+    path = Path(folder) / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2))
+    return path
+
+
+def class_names(info: dict, outputs: int, folder: str | Path) -> tuple[str, ...]:
+    """The class names in ``info``, checked against the model's number of outputs."""
+    names = info.get("class_names", list(CLASS_NAMES))
+    if not isinstance(names, list | tuple) or len(names) != outputs or not all(isinstance(n, str) for n in names):
+        raise WeightsNotFoundError(f"{Path(folder) / 'training.json'}: class_names must be {outputs} strings, one "
+                                   f"per model output; got {str(names)[:80]}")
+    return tuple(names)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsNotFoundError(f"{path} is not readable JSON ({exc}); pull or train the model again") from None
+    if not isinstance(data, dict):
+        raise WeightsNotFoundError(f"{path} must hold a JSON object; it holds a {type(data).__name__}")
+    return data

@@ -58,9 +58,17 @@ HEAVY = dict(preprocess=False, concurrency_id="heavy", concurrency_limit=HEAVY_W
 
 
 def sketchpad(**kwargs) -> gr.Sketchpad:
-    return gr.Sketchpad(type="pil", image_mode="RGBA", fixed_canvas=True, layers=False, transforms=(), format="png",
-                        brush=gr.Brush(default_size=BRUSH, colors=["#000000"], color_mode="fixed"),
-                        eraser=gr.Eraser(default_size=BRUSH * 2), **kwargs)
+    return gr.Sketchpad(
+        type="pil",
+        image_mode="RGBA",
+        fixed_canvas=True,
+        layers=False,
+        transforms=(),
+        format="png",
+        brush=gr.Brush(default_size=BRUSH, colors=["#000000"], color_mode="fixed"),
+        eraser=gr.Eraser(default_size=BRUSH * 2),
+        **kwargs,
+    )
 
 
 def build_app(rec: Recognizer) -> gr.Blocks:
@@ -71,8 +79,9 @@ def build_app(rec: Recognizer) -> gr.Blocks:
         # The result panel is created first (rendered further down) so examples can fill it.
         shown = Shown(
             label=gr.Label(num_top_classes=10, label="Probabilities", elem_id="label", render=False),
-            seen=gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen",
-                          render=False),
+            seen=gr.Image(
+                label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen", render=False
+            ),
             status=gr.Markdown(DRAW_PROMPT, elem_id="status", render=False),
         )
         gr.Markdown(INTRO)
@@ -80,44 +89,76 @@ def build_app(rec: Recognizer) -> gr.Blocks:
             with gr.Column(min_width=300):
                 with gr.Tab("Draw"):
                     sketch = sketchpad(canvas_size=CANVAS, label="Draw here (mouse, pen or finger)", elem_id="sketch")
-                    examples = gr.Examples(EXAMPLES, inputs=sketch, cache_examples=False, label="Or try an example",
-                                           elem_id="examples")
+                    examples = gr.Examples(
+                        EXAMPLES, inputs=sketch, cache_examples=False, label="Or try an example", elem_id="examples"
+                    )
                 with gr.Tab("Numbers"):
-                    number_sketch = sketchpad(canvas_size=(720, 360), height=420, label="Write a number",
-                                              elem_id="number-sketch")
+                    number_sketch = sketchpad(
+                        canvas_size=(720, 360), height=420, label="Write a number", elem_id="number-sketch"
+                    )
                     number_result = gr.Markdown(NUMBER_PROMPT, elem_id="number-result")
                 with gr.Tab("Inside", elem_id="inside-tab") as inside_tab:
                     inside = Inside(
                         status=gr.Markdown(INSIDE_PROMPT, render=False),
-                        saliency=gr.Image(label="Saliency over the 28×28 input", interactive=False, height=224,
-                                          render=False),
-                        blocks=gr.Gallery(label="Activation maps of each convolutional block", columns=3,
-                                          height=260, render=False),
+                        saliency=gr.Image(
+                            label="Saliency over the 28×28 input", interactive=False, height=224, render=False
+                        ),
+                        blocks=gr.Gallery(
+                            label="Activation maps of each convolutional block", columns=3, height=260, render=False
+                        ),
                     )
                     for component in (inside.status, inside.saliency, inside.blocks):
                         component.render()
                 with gr.Tab("Upload"):
-                    upload = gr.Image(type="filepath", sources=["upload", "clipboard"],
-                                      label="Photo or scan of one digit", elem_id="upload")
+                    upload = gr.Image(
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        label="Photo or scan of one digit",
+                        elem_id="upload",
+                    )
             with gr.Column(min_width=300):
                 for component in (shown.status, shown.label, shown.seen):
                     component.render()
 
         drawing, number = raw_sketchpad(sketch), raw_sketchpad(number_sketch)
         private = dict(api_visibility="private", show_progress="hidden")
-        sketch.change(lambda value: show_drawing(rec, drawing(value)), sketch, list(shown), trigger_mode="always_last",
-                      js="(value) => window.digitrec.dropIfCleared(value)", **private, **LIGHT)
+        sketch.change(
+            lambda value: show_drawing(rec, drawing(value)),
+            sketch,
+            list(shown),
+            trigger_mode="always_last",
+            js="(value) => window.digitrec.dropIfCleared(value)",
+            **private,
+            **LIGHT,
+        )
         sketch.clear(lambda: Shown(None, None, DRAW_PROMPT), None, list(shown), **private)
         # Loading an example does not fire the Sketchpad's change event: recognize it on click.
         # (Not Examples(run_on_click=True): Gradio then decodes the Sketchpad value before the handler.)
-        examples.load_input_event.then(lambda value: show_drawing(rec, drawing(value)), sketch, list(shown),
-                                       **private, **LIGHT)
-        upload.change(lambda value: show_drawing(rec, uploaded_file(value), UPLOAD_PROMPT), upload, list(shown),
-                      **private, **LIGHT)
-        inside_tab.select(lambda value: show_inside(explainer, drawing(value)), sketch, list(inside),
-                          api_visibility="private", **HEAVY)
-        number_sketch.change(lambda value: show_number(rec, number(value)), number_sketch, number_result,
-                             trigger_mode="always_last", **private, **HEAVY)
+        examples.load_input_event.then(
+            lambda value: show_drawing(rec, drawing(value)), sketch, list(shown), **private, **LIGHT
+        )
+        upload.change(
+            lambda value: show_drawing(rec, uploaded_file(value), UPLOAD_PROMPT),
+            upload,
+            list(shown),
+            **private,
+            **LIGHT,
+        )
+        inside_tab.select(
+            lambda value: show_inside(explainer, drawing(value)),
+            sketch,
+            list(inside),
+            api_visibility="private",
+            **HEAVY,
+        )
+        number_sketch.change(
+            lambda value: show_number(rec, number(value)),
+            number_sketch,
+            number_result,
+            trigger_mode="always_last",
+            **private,
+            **HEAVY,
+        )
 
         # The documented API: one endpoint per input kind.
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
@@ -127,8 +168,13 @@ def build_app(rec: Recognizer) -> gr.Blocks:
         for name, fn, source, output, kind in (
             ("predict", lambda v: api_predict(rec, api_value(v)), api_sketch, api_label, LIGHT),
             ("predict_image", partial(api_predict, rec), api_file, api_label, {**LIGHT, "preprocess": True}),
-            ("predict_number", lambda v: api_predict_number(rec, api_value(v)), api_sketch, gr.JSON(visible=False),
-             HEAVY),
+            (
+                "predict_number",
+                lambda v: api_predict_number(rec, api_value(v)),
+                api_sketch,
+                gr.JSON(visible=False),
+                HEAVY,
+            ),
             ("recognize", lambda v: api_recognize(rec, api_value(v)), api_sketch, gr.JSON(visible=False), LIGHT),
         ):
             gr.Button(visible=False).click(fn, source, output, api_name=name, **kind)
@@ -141,15 +187,23 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     cache = get_upload_folder()
     start_cache_sweeper(demo, cache)
     limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache))
-    return demo.launch(max_file_size=MAX_FILE_BYTES, show_error=True, css=CSS,
-                       js=f"() => {{ {PAGE_JS}\nwindow.digitrec.setup(); }}", app_kwargs={"middleware": [limits]},
-                       **launch_kwargs)
+    return demo.launch(
+        max_file_size=MAX_FILE_BYTES,
+        show_error=True,
+        css=CSS,
+        js=f"() => {{ {PAGE_JS}\nwindow.digitrec.setup(); }}",
+        app_kwargs={"middleware": [limits]},
+        **launch_kwargs,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the digitrec web app.")
-    parser.add_argument("--model", help="hf://USER/REPO[@REV] or a folder to serve instead of the bundled weights/; "
-                        f"${MODEL_ENV} does the same but falls back to weights/ if it cannot be loaded")
+    parser.add_argument(
+        "--model",
+        help="hf://USER/REPO[@REV] or a folder to serve instead of the bundled weights/; "
+        f"${MODEL_ENV} does the same but falls back to weights/ if it cannot be loaded",
+    )
     args = parser.parse_args()
     try:
         rec = load_for_app(args.model, os.environ.get(MODEL_ENV))

@@ -1,6 +1,6 @@
 """End-to-end API latency, throughput, cold start and memory of the app, on this machine.
 
-    python benchmarks/app_latency.py [--requests 200]
+    python -m benchmarks.app_latency [--requests 200]
 
 1. Cold start: ``python app.py`` until the first successful ``/predict``.
 2. Latency of ``/predict`` through ``gradio_client`` next to ``/noop`` (same app, same
@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,50 +33,10 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
-
-from digitrec.render import render_on_canvas  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str]) -> tuple[subprocess.Popen, str, float]:
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}/", t0
-
-
-def connect(url: str, proc: subprocess.Popen) -> Client:
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited")
-        try:
-            return Client(url, verbose=False)
-        except Exception:
-            time.sleep(0.05)
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentiles(ms: list[float]) -> dict:
-    return {"p50_ms": round(float(np.median(ms)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2)}
+from benchmarks.common import connect, rss_mb, sample_digits, start_server, summary, write_results
+from digitrec.render import render_on_canvas
 
 
 class Connection:
@@ -97,8 +55,11 @@ class Connection:
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        self.writer.write(
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         status = int((await self.reader.readline()).split()[1])
         headers = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -122,15 +83,19 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def throughput(url: str, png: Path, clients: int, pid: int, requests: int,
-                     sessions: bool = True, api: str = "predict") -> tuple[float, int, int, float]:
+async def throughput(
+    url: str, png: Path, clients: int, pid: int, requests: int, sessions: bool = True, api: str = "predict"
+) -> tuple[float, int, int, float]:
     """Predictions per second with ``clients`` concurrent request loops; errors and peak RSS alongside."""
     per_client = max(20, requests // clients)
     done, errors, peak = 0, 0, 0.0
     async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=60) as http:
         uploaded = (await http.post("/gradio_api/upload", files={"files": png.read_bytes()})).json()[0]
-    payload = {"data": [{"background": None, "layers": [],
-                         "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}]}
+    payload = {
+        "data": [
+            {"background": None, "layers": [], "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
+        ]
+    }
     address = httpx.URL(url)
 
     async def client() -> None:
@@ -143,7 +108,7 @@ async def throughput(url: str, png: Path, clients: int, pid: int, requests: int,
                 event = json.loads(reply)["event_id"]
                 status, stream = await asyncio.wait_for(conn.request("GET", f"/gradio_api/call/{api}/{event}"), 60)
                 ok = status == 200 and b"event: complete" in stream and b'"confidences"' in stream
-            except (OSError, ValueError, KeyError, IndexError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, ValueError, KeyError, IndexError, asyncio.IncompleteReadError):
                 conn.close()
                 ok = False
             done, errors = done + ok, errors + (not ok)
@@ -170,13 +135,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="throughput runs per number of clients")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    digit = np.load(ROOT / "tests" / "mnist_sample.npz")["x"][0]
+    digit = sample_digits()[0][0]
     render_on_canvas(digit, np.random.default_rng(0), canvas=400, style="transparent").save(tmp / "digit.png")
     value = {"background": None, "layers": [], "composite": handle_file(str(tmp / "digit.png"))}
     results: dict = {}
 
     # 1. Cold start of the real entry point.
-    proc, url, t0 = start([sys.executable, "app.py"])
+    proc, url, t0 = start_server([sys.executable, "app.py"])
     client = connect(url, proc)
     client.predict(value, api_name="/predict")
     results["cold_start_s"] = round(time.perf_counter() - t0, 2)
@@ -184,7 +149,7 @@ def main() -> None:
     proc.wait()
 
     # 2-4. The same app with a no-op endpoint beside /predict.
-    proc, url, _ = start([sys.executable, "benchmarks/serve_with_noop.py"])
+    proc, url, _ = start_server([sys.executable, "-m", "benchmarks.serve_with_noop"])
     client = connect(url, proc)
     for api in ("/noop", "/predict"):
         for _ in range(10):
@@ -194,34 +159,49 @@ def main() -> None:
             t = time.perf_counter()
             client.predict(value, api_name=api)
             times.append((time.perf_counter() - t) * 1000)
-        results[api] = percentiles(times)
+        results[api] = summary(times)
     results["model_path_added_p50_ms"] = round(results["/predict"]["p50_ms"] - results["/noop"]["p50_ms"], 2)
 
     peak_rss = rss_mb(proc.pid)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
-    runs = [(1, True, "predict"), (8, True, "predict"), (32, True, "predict"), (32, True, "noop"),
-            (32, False, "predict")]
+    runs = [
+        (1, True, "predict"),
+        (8, True, "predict"),
+        (32, True, "predict"),
+        (32, True, "noop"),
+        (32, False, "predict"),
+    ]
     for clients, sessions, api in runs:
         rates, total, errors = [], 0, 0
         for _ in range(args.repeats if sessions else 1):
             rate, n, failed, rss = asyncio.run(
-                throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions, api))
+                throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions, api)
+            )
             rates.append(rate)
             total, errors, peak_rss = total + n, errors + failed, max(peak_rss, rss)
-        key = (f"throughput_{clients}_clients" + ("" if api == "predict" else f"_{api}")
-               + ("" if sessions else "_new_session_per_request"))
-        results[key] = {"predictions_per_s": float(np.median(rates)), "runs": rates, "requests": total,
-                        "errors": errors}
+        key = (
+            f"throughput_{clients}_clients"
+            + ("" if api == "predict" else f"_{api}")
+            + ("" if sessions else "_new_session_per_request")
+        )
+        results[key] = {
+            "predictions_per_s": float(np.median(rates)),
+            "runs": rates,
+            "requests": total,
+            "errors": errors,
+        }
     results["throughput_32_clients_vs_noop"] = round(
         results["throughput_32_clients"]["predictions_per_s"]
-        / results["throughput_32_clients_noop"]["predictions_per_s"], 2)
+        / results["throughput_32_clients_noop"]["predictions_per_s"],
+        2,
+    )
     results["load_clients_cpu_cores"] = round((time.process_time() - cpu_start) / (time.perf_counter() - wall_start), 2)
     results["peak_rss_mb"] = round(peak_rss, 1)
     proc.terminate()
     proc.wait()
     for k, v in results.items():
         print(f"{k:28s} {v}")
-    print(json.dumps(results))
+    write_results("app_latency", results)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How often one prediction gives up the GIL, the cost that sets the app's throughput.
 
-    python benchmarks/gil_handbacks.py [--repeats 40]
+    python -m benchmarks.gil_handbacks [--repeats 40]
 
 Pillow, numpy and TensorFlow release the GIL inside many calls. In a server, another
 thread (Gradio's event loop) then takes it, and the worker waits to get it back. This
@@ -15,28 +15,19 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
+from benchmarks.common import sample_digits, timed, write_results
+from digitrec.preprocess import normalize
+from digitrec.render import render_on_canvas
+from digitrec.serving import load_for_app
 
-from digitrec import Recognizer  # noqa: E402
-from digitrec.preprocess import normalize  # noqa: E402
-from digitrec.render import render_on_canvas  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 INTERVAL_S = 0.005
 
 
 def median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1000
+    return float(np.median(timed(fn, repeats, warmup=0)))
 
 
 def beside_busy_thread(fn, repeats: int) -> float:
@@ -61,22 +52,30 @@ def main() -> None:
     args = parser.parse_args()
     sys.setswitchinterval(INTERVAL_S)
     rec = load_for_app()
-    digit = np.load(ROOT / "tests" / "mnist_sample.npz")["x"][0]
+    digit = sample_digits()[0][0]
     canvas = render_on_canvas(digit, np.random.default_rng(0), canvas=400, style="transparent")
     x = normalize(canvas)
     steps = {
         "normalize (400x400 canvas)": lambda: normalize(canvas),
-        "forward pass": lambda: rec.run(x[None]),
-        "forward + not-a-digit check": lambda: rec._judge(x[None]),
+        "forward pass": lambda: rec.outputs(x[None]),
+        "forward + not-a-digit check": lambda: rec.verdicts(x[None]),
         "rec.predict, all of it": lambda: rec.predict(canvas),
     }
     print(f"{'step':30s} {'alone':>9s} {'beside':>9s} {'releases':>9s}")
+    results = {}
     for name, fn in steps.items():
         for _ in range(5):
             fn()
         alone = median_ms(fn, args.repeats * 5)
         beside = beside_busy_thread(fn, args.repeats)
-        print(f"{name:30s} {alone:7.2f}ms {beside:7.1f}ms {(beside - alone) / (INTERVAL_S * 1000):9.1f}")
+        releases = (beside - alone) / (INTERVAL_S * 1000)
+        results[name] = {
+            "alone_ms": round(alone, 2),
+            "beside_busy_thread_ms": round(beside, 1),
+            "releases": round(releases, 1),
+        }
+        print(f"{name:30s} {alone:7.2f}ms {beside:7.1f}ms {releases:9.1f}")
+    write_results("gil_handbacks", results)
 
 
 if __name__ == "__main__":

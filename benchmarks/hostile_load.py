@@ -1,6 +1,6 @@
 """What floods of hostile requests cost the app: server memory and /predict latency, on this machine.
 
-    python benchmarks/hostile_load.py [--rounds 3]
+    python -m benchmarks.hostile_load [--rounds 3]
 
 Starts ``python app.py``, measures ``/predict`` p50 at idle (the baseline of the same run),
 then runs each flood while a probe client keeps calling ``/predict``:
@@ -11,15 +11,13 @@ then runs each flood while a probe client keeps calling ``/predict``:
 * heavy numbers: 16 ``/predict_number`` calls at once on a 2400x400 row of touching 7s.
 
 For each it reports the server's peak RSS during the flood and its settled RSS 5 s after,
-the answers the flood got, and the probe's ``/predict`` p50 next to the idle one. Writes
-``benchmarks/results/hostile_load.json``.
+the answers the flood got, and the probe's ``/predict`` p50 next to the idle one.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import sys
 import tempfile
 import threading
@@ -31,14 +29,11 @@ import numpy as np
 from gradio_client import handle_file
 from PIL import Image, ImageDraw
 
-from app_latency import ROOT, connect, rss_mb, start
-
-RESULTS = ROOT / "benchmarks" / "results"
+from benchmarks.common import connect, rss_mb, start_server, write_results
+from digitrec.render import STROKES, draw_strokes
 
 
 def make_inputs(tmp: Path) -> dict[str, Path]:
-    from digitrec.render import STROKES, draw_strokes
-
     paths = {name: tmp / f"{name}.png" for name in ("digit", "bomb", "number")}
     draw_strokes(STROKES["3"], size=(400, 400), width=20).save(paths["digit"])
     Image.new("1", (8900, 8900), 0).save(paths["bomb"], optimize=True)
@@ -93,9 +88,14 @@ def flood(name: str, fn, n: int, url: str, proc, digit_value: dict, rounds: int)
     stop.set()
     watcher.join()
     time.sleep(5)
-    return {"rss_before_mb": round(before, 1), "peak_rss_mb": round(peak, 1), "settled_rss_mb": round(rss_mb(proc.pid), 1),
-            "predict_p50_ms_during": round(float(np.median(probe.times)), 1) if probe.times else None,
-            "probe_calls": len(probe.times), "answers": answers}
+    return {
+        "rss_before_mb": round(before, 1),
+        "peak_rss_mb": round(peak, 1),
+        "settled_rss_mb": round(rss_mb(proc.pid), 1),
+        "predict_p50_ms_during": round(float(np.median(probe.times)), 1) if probe.times else None,
+        "probe_calls": len(probe.times),
+        "answers": answers,
+    }
 
 
 def main() -> None:
@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     paths = make_inputs(tmp)
-    proc, url, _ = start([sys.executable, "app.py"])
+    proc, url, _ = start_server([sys.executable, "app.py"])
     client = connect(url, proc)
     digit = {"background": None, "layers": [], "composite": handle_file(str(paths["digit"]))}
     for _ in range(10):
@@ -123,6 +123,7 @@ def main() -> None:
                 return "answered"
             except Exception as exc:
                 return str(exc).split("\n")[0][:60]
+
         return run
 
     bomb = handle_file(str(paths["bomb"]))
@@ -133,29 +134,37 @@ def main() -> None:
 
     def upload(files: int):
         def run():
-            r = httpx.post(url + "gradio_api/upload", timeout=60,
-                           files=[("files", (f"{i}.png", big, "image/png")) for i in range(files)])
+            r = httpx.post(
+                url + "gradio_api/upload",
+                timeout=60,
+                files=[("files", (f"{i}.png", big, "image/png")) for i in range(files)],
+            )
             return f"HTTP {r.status_code}"
+
         return run
 
-    floods = [("layer_bombs", call(layered, "/predict"), 8), ("oversized_composites", call(oversized, "/predict"), 12),
-              ("uploads_3_files", upload(3), 30), ("uploads_1_file", upload(1), 30),
-              ("heavy_numbers", call(number, "/predict_number"), 16)]
+    floods = [
+        ("layer_bombs", call(layered, "/predict"), 8),
+        ("oversized_composites", call(oversized, "/predict"), 12),
+        ("uploads_3_files", upload(3), 30),
+        ("uploads_1_file", upload(1), 30),
+        ("heavy_numbers", call(number, "/predict_number"), 16),
+    ]
     for name, fn, n in floods:
         results["floods"][name] = flood(name, fn, n, url, proc, digit, args.rounds)
         r = results["floods"][name]
         ratio = r["predict_p50_ms_during"] / results["idle_predict_p50_ms"] if r["predict_p50_ms_during"] else None
         r["predict_p50_vs_idle"] = round(ratio, 2) if ratio else None
-        print(f"{name:22s} peak {r['peak_rss_mb']:7.1f} MB (before {r['rss_before_mb']:.1f}, settled "
-              f"{r['settled_rss_mb']:.1f}); /predict p50 {r['predict_p50_ms_during']} ms "
-              f"({r['predict_p50_vs_idle']}x idle); {r['answers']}")
+        print(
+            f"{name:22s} peak {r['peak_rss_mb']:7.1f} MB (before {r['rss_before_mb']:.1f}, settled "
+            f"{r['settled_rss_mb']:.1f}); /predict p50 {r['predict_p50_ms_during']} ms "
+            f"({r['predict_p50_vs_idle']}x idle); {r['answers']}"
+        )
     proc.terminate()
     proc.wait()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "hostile_load.json").write_text(json.dumps(results, indent=2))
-    print(f"idle /predict p50 {results['idle_predict_p50_ms']} ms; wrote {RESULTS / 'hostile_load.json'}")
+    print(f"idle /predict p50 {results['idle_predict_p50_ms']} ms")
+    write_results("hostile_load", results)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

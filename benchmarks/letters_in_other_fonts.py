@@ -1,6 +1,6 @@
 """How many letters the "not a digit" check flags when they are written in fonts it never saw.
 
-    python benchmarks/letters_in_other_fonts.py [--per-letter 3]
+    python -m benchmarks.letters_in_other_fonts [--per-letter 3]
 
 The detector is trained on letters in Pillow's bundled font. This renders the letters
 that look like no digit (``digitrec.render.DIGIT_LIKE_LETTERS`` are left out) in every
@@ -11,17 +11,15 @@ fonts-liberation) and reports the share flagged per font, with the letters that 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
-
-from digitrec import Recognizer  # noqa: E402
-from digitrec.preprocess import normalize  # noqa: E402
-from digitrec.render import DIGIT_LIKE_LETTERS, render_letters  # noqa: E402
+from benchmarks.common import write_results
+from digitrec import Recognizer
+from digitrec.preprocess import normalize
+from digitrec.render import DIGIT_LIKE_LETTERS, render_letters
 
 FONTS = Path("/usr/share/fonts")
 
@@ -36,16 +34,21 @@ def main() -> None:
     rec = Recognizer.load()
     results = {}
     for font in fonts:
-        letters = [(name, img) for name, img in render_letters(np.random.default_rng(0), args.per_letter, font=font)
-                   if name not in DIGIT_LIKE_LETTERS]
-        taps, probs = rec.run(np.stack([normalize(img) for _, img in letters]))
-        flagged = ~rec.calibration.is_digit(taps, probs)
-        missed = sorted({name for (name, _), f in zip(letters, flagged) if not f})
+        letters = [
+            (name, img)
+            for name, img in render_letters(np.random.default_rng(0), args.per_letter, font=font)
+            if name not in DIGIT_LIKE_LETTERS
+        ]
+        flagged = ~rec.verdicts(np.stack([normalize(img) for _, img in letters]))[1]
+        missed = sorted({name for (name, _), f in zip(letters, flagged, strict=True) if not f})
         results[font.stem] = {"flagged": round(float(flagged.mean()), 4), "letters": len(letters), "passed": missed}
         print(f"{font.stem:36s} {flagged.mean():7.1%} of {len(letters)}   passed as digits: {' '.join(missed)}")
     shares = [r["flagged"] for r in results.values()]
     print(f"median over {len(shares)} fonts: {np.median(shares):.1%} (lowest {min(shares):.1%})")
-    print(json.dumps(results))
+    write_results(
+        "letters_in_other_fonts",
+        {"median_flagged": float(np.median(shares)), "lowest_flagged": min(shares), "fonts": results},
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Whole-number accuracy: 4-digit numbers composed from real MNIST test digits.
 
-    python benchmarks/number_accuracy.py [--numbers 1000] [--digits 4] [--touching]
+    python -m benchmarks.number_accuracy [--numbers 1000] [--digits 4] [--seed 0] [--touching]
 
 Digits are placed on a canvas with random sizes, vertical jitter and gaps from a
 slight overlap to half a digit (``digitrec.render.render_number``), in the four colour
@@ -11,17 +11,13 @@ touch or slightly overlap its neighbours, the hardest case for segmentation.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
-
-from digitrec import Recognizer  # noqa: E402
-from digitrec.data import load_mnist  # noqa: E402
-from digitrec.render import render_number  # noqa: E402
+from benchmarks.common import write_results
+from digitrec import Recognizer
+from digitrec.data import load_mnist
+from digitrec.render import render_number
 
 
 def main() -> None:
@@ -41,12 +37,18 @@ def main() -> None:
         read = rec.predict_number(render_number(x[idx], rng, gaps=gaps))["number"]
         right += read == "".join(map(str, y[idx]))
         right_length += len(read) == args.digits
-    result = {"numbers": args.numbers, "digits": args.digits, "touching": args.touching,
-              "number_accuracy": right / args.numbers,
-              "segment_count_correct": right_length / args.numbers}
-    print(f"{args.digits}-digit numbers read correctly: {right / args.numbers:.1%} "
-          f"(right number of digits: {right_length / args.numbers:.1%})")
-    print(json.dumps(result))
+    result = {
+        "numbers": args.numbers,
+        "digits": args.digits,
+        "touching": args.touching,
+        "number_accuracy": right / args.numbers,
+        "segment_count_correct": right_length / args.numbers,
+    }
+    print(
+        f"{args.digits}-digit numbers read correctly: {right / args.numbers:.1%} "
+        f"(right number of digits: {right_length / args.numbers:.1%})"
+    )
+    write_results(f"number_accuracy_seed{args.seed}{'_touching' if args.touching else ''}", result)
 
 
 if __name__ == "__main__":

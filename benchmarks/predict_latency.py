@@ -1,6 +1,6 @@
 """Latency of one prediction, and batch throughput, against a naive ``model.predict()`` baseline.
 
-    python benchmarks/predict_latency.py [--repeats 300]
+    python -m benchmarks.predict_latency [--repeats 300]
 
 Input: an 800x800 RGBA Sketchpad composite of a real MNIST test digit (the default
 Gradio canvas size). Reports medians and p99 in milliseconds, measured in one run.
@@ -9,33 +9,12 @@ Gradio canvas size). Reports medians and p99 in milliseconds, measured in one ru
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python benchmarks/...`
-
-from digitrec import Recognizer, normalize  # noqa: E402
-from digitrec.render import render_on_canvas  # noqa: E402
-
-SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "mnist_sample.npz"
-
-
-def timed(fn, repeats: int) -> np.ndarray:
-    fn()  # warm-up
-    out = np.empty(repeats)
-    for i in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out[i] = time.perf_counter() - start
-    return out * 1000
-
-
-def summary(ms: np.ndarray) -> dict:
-    return {"p50_ms": round(float(np.median(ms)), 3), "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+from benchmarks.common import sample_digits, summary, timed, write_results
+from digitrec import Recognizer, normalize
+from digitrec.render import render_on_canvas
 
 
 def main() -> None:
@@ -44,23 +23,25 @@ def main() -> None:
     args = parser.parse_args()
 
     rec = Recognizer.load()
-    with np.load(SAMPLE) as d:
-        digits = d["x"]
+    digits, _ = sample_digits()
     canvas = render_on_canvas(digits[0], np.random.default_rng(0), canvas=800, style="transparent")
     x = normalize(canvas)[None]
 
     results = {
         "naive model.predict (baseline)": summary(timed(lambda: rec.model.predict(x[..., None], verbose=0), 50)),
         "preprocess (normalize)": summary(timed(lambda: normalize(canvas), args.repeats)),
-        "forward pass (compiled)": summary(timed(lambda: rec.forward(x), args.repeats)),
+        "forward pass (compiled)": summary(timed(lambda: rec.outputs(x), args.repeats)),
+        "forward + not-a-digit check": summary(timed(lambda: rec.verdicts(x), args.repeats)),
         "rec.predict (total)": summary(timed(lambda: rec.predict(canvas), args.repeats)),
     }
     base = results["naive model.predict (baseline)"]["p50_ms"]
-    for name, r in results.items():
+    for r in results.values():
         r["speedup_vs_baseline"] = round(base / r["p50_ms"], 1)
 
-    canvases = [render_on_canvas(d, np.random.default_rng(i), canvas=800, style="transparent")
-                for i, d in enumerate(digits[:128])]
+    canvases = [
+        render_on_canvas(d, np.random.default_rng(i), canvas=800, style="transparent")
+        for i, d in enumerate(digits[:128])
+    ]
     batch_ms = np.median(timed(lambda: rec.predict_batch(canvases), 5))
     single_ms = np.median(timed(lambda: [rec.predict(c) for c in canvases], 5))
     results["predict_batch throughput (128 canvases)"] = {
@@ -69,7 +50,7 @@ def main() -> None:
     }
     for name, r in results.items():
         print(f"{name:45s} " + "  ".join(f"{k}={v}" for k, v in r.items()))
-    print(json.dumps(results))
+    write_results("predict_latency", results)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import gradio as gr
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from app import build_app, serve  # noqa: E402
-from digitrec import Recognizer  # noqa: E402
+from app import build_app, serve
+from digitrec.serving import load_for_app, tune_process
 
 
 def noop(value):
@@ -19,6 +14,7 @@ def noop(value):
 
 if __name__ == "__main__":
     demo = build_app(load_for_app())
+    tune_process()
     with demo:
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
         gr.Button(visible=False).click(noop, api_sketch, gr.Label(visible=False), api_name="noop")

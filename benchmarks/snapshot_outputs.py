@@ -1,7 +1,7 @@
 """Record, or compare against a record, what a model answers on a fixed set of inputs.
 
-    python benchmarks/snapshot_outputs.py save FILE [--model weights]
-    python benchmarks/snapshot_outputs.py compare FILE [--model weights] [--atol 1e-6]
+    python -m benchmarks.snapshot_outputs save FILE [--model weights]
+    python -m benchmarks.snapshot_outputs compare FILE [--model weights] [--atol 1e-6]
 
 The set: MNIST test digits re-drawn on canvases, pen drawings in the handwriting styles,
 letters and shapes (non-digits), numbers, and the same digits as PNG and JPEG file bytes.
@@ -20,15 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, sample_digits
+from digitrec import PreprocessError, Recognizer
+from digitrec.render import SHAPES, render_letters, render_number, render_on_canvas, render_shape
+from digitrec.styles import TEMPLATES, render_template
 
 
 def inputs() -> list[tuple[str, object]]:
-    from digitrec.render import SHAPES, render_letters, render_number, render_on_canvas, render_shape
-    from digitrec.styles import TEMPLATES, render_template
-
-    with np.load(ROOT / "tests" / "mnist_sample.npz") as d:
-        x = d["x"]
+    x, _ = sample_digits()
     rng = np.random.default_rng(123)
     out: list[tuple[str, object]] = [(f"canvas_{i}", render_on_canvas(x[i], rng)) for i in range(0, 200, 2)]
     out += [(f"style_{name}_{k}", render_template(name, rng)) for name in TEMPLATES for k in range(4)]
@@ -46,8 +45,6 @@ def inputs() -> list[tuple[str, object]]:
 
 
 def answers(model: str) -> dict:
-    from digitrec import PreprocessError, Recognizer
-
     rec = Recognizer.load(model)
     record = {}
     for name, value in inputs():
@@ -71,11 +68,15 @@ def compare(before: dict, after: dict, atol: float) -> list[str]:
         elif "probabilities" in old:
             worst = max(abs(old["probabilities"][k] - new["probabilities"][k]) for k in old["probabilities"])
             if worst > atol or old["is_digit"] != new["is_digit"]:
-                problems.append(f"{name}: probabilities differ by {worst:.2e}, is_digit {old['is_digit']} -> "
-                                f"{new['is_digit']}")
+                problems.append(
+                    f"{name}: probabilities differ by {worst:.2e}, is_digit {old['is_digit']} -> {new['is_digit']}"
+                )
         elif "number" in old:
-            worst = max(abs(a[k] - b[k]) for a, b in zip(old["digits"], new["digits"]) for k in a) if (
-                len(old["digits"]) == len(new["digits"])) else np.inf
+            worst = (
+                max(abs(a[k] - b[k]) for a, b in zip(old["digits"], new["digits"], strict=True) for k in a)
+                if (len(old["digits"]) == len(new["digits"]))
+                else np.inf
+            )
             if old["number"] != new["number"] or worst > atol:
                 problems.append(f"{name}: {old['number']} -> {new['number']}, digits differ by {worst:.2e}")
         elif old != new:
@@ -103,5 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -102,23 +102,30 @@ class RequestLimits:
         cap = MAX_UPLOAD_FILES * MAX_FILE_BYTES + 64 * 1024
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
-            return await _refuse(send, 413, f"request too large: at most {MAX_UPLOAD_FILES} files of "
-                                            f"{MAX_FILE_BYTES // 2**20} MB each")
+            return await _refuse(
+                send, 413, f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each"
+            )
         body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")
             if len(body) > cap:
-                return await _refuse(send, 413, f"request too large: at most {MAX_UPLOAD_FILES} files of "
-                                                f"{MAX_FILE_BYTES // 2**20} MB each")
+                return await _refuse(
+                    send,
+                    413,
+                    f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each",
+                )
             if not message.get("more_body"):
                 break
         files = body.count(b"filename=")
         if files > MAX_UPLOAD_FILES:
             return await _refuse(send, 413, f"too many files in one request: {files}; at most {MAX_UPLOAD_FILES}")
         index = re.search(rb'name="index"\r\n\r\n([^\r]*)\r\n', bytes(body))
-        if index and index.group(1) not in (b"", b"null") and not (
-                index.group(1).isdigit() and int(index.group(1)) < MAX_LAYERS):
+        if (
+            index
+            and index.group(1) not in (b"", b"null")
+            and not (index.group(1).isdigit() and int(index.group(1)) < MAX_LAYERS)
+        ):
             return await _refuse(send, 400, f"a Sketchpad may have at most {MAX_LAYERS} layers")
 
         replayed = False
@@ -138,13 +145,19 @@ class RequestLimits:
 
 async def _refuse(send, status: int, message: str) -> None:
     body = message.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-def sweep_cache(blocks: gr.Blocks, folder: str | Path, max_age_s: float = CACHE_MAX_AGE_S,
-                max_bytes: int = CACHE_MAX_BYTES) -> int:
+def sweep_cache(
+    blocks: gr.Blocks, folder: str | Path, max_age_s: float = CACHE_MAX_AGE_S, max_bytes: int = CACHE_MAX_BYTES
+) -> int:
     """Delete uploads and results older than ``max_age_s``, then the oldest until at most ``max_bytes``
     remain. Files Gradio must keep (examples, default values) stay. Returns how many were deleted."""
     keep = set()

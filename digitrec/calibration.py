@@ -76,33 +76,51 @@ class Calibration:
         taps = len(tap_sizes)
         # The detector reads the distance signals (one per tap, and the top probability), the taps, the probabilities.
         head_inputs = taps + 1 + sum(tap_sizes) + classes
-        return (len(self.means) == len(self.precisions) == taps
-                and all(m.shape == (classes, d) and p.shape == (d, d)
-                        for m, p, d in zip(self.means, self.precisions, tap_sizes, strict=True))
-                and self.score_mean.shape == self.score_std.shape == (taps + 1,)
-                and (not self.head or self.head[0].shape == (head_inputs,)))
+        return (
+            len(self.means) == len(self.precisions) == taps
+            and all(
+                m.shape == (classes, d) and p.shape == (d, d)
+                for m, p, d in zip(self.means, self.precisions, tap_sizes, strict=True)
+            )
+            and self.score_mean.shape == self.score_std.shape == (taps + 1,)
+            and (not self.head or self.head[0].shape == (head_inputs,))
+        )
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / FILE
         arrays = {f"mean_{i}": m for i, m in enumerate(self.means)}
         arrays.update({f"precision_{i}": p for i, p in enumerate(self.precisions)})
         arrays.update({f"head_{i}": h for i, h in enumerate(self.head)})
-        np.savez_compressed(path, temperature=self.temperature, score_mean=self.score_mean,
-                            score_std=self.score_std, threshold=self.threshold, **arrays)
+        np.savez_compressed(
+            path,
+            temperature=self.temperature,
+            score_mean=self.score_mean,
+            score_std=self.score_std,
+            threshold=self.threshold,
+            **arrays,
+        )
         return path
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Calibration | None":
+    def load(cls, folder: str | Path) -> Calibration | None:
         """The calibration saved beside a model, or ``None`` when the folder has none."""
         path = Path(folder) / FILE
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as d:
+
             def numbered(prefix: str) -> tuple[np.ndarray, ...]:
                 return tuple(d[f"{prefix}_{i}"] for i in range(sum(1 for k in d.files if k.startswith(prefix + "_"))))
 
-            return cls(float(d["temperature"]), numbered("mean"), numbered("precision"), d["score_mean"],
-                       d["score_std"], float(d["threshold"]), numbered("head"))
+            return cls(
+                float(d["temperature"]),
+                numbered("mean"),
+                numbered("precision"),
+                d["score_mean"],
+                d["score_std"],
+                float(d["threshold"]),
+                numbered("head"),
+            )
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -132,7 +150,7 @@ def _nearest_distance(x: np.ndarray, means: np.ndarray, precision: np.ndarray) -
 
 def _signals(taps, probs, means, precisions) -> np.ndarray:
     """(n, taps + 1): log distance to the nearest class per tap, and log(1 - top probability)."""
-    signals = [np.log(_nearest_distance(t, mu, prec)) for t, mu, prec in zip(taps, means, precisions)]
+    signals = [np.log(_nearest_distance(t, mu, prec)) for t, mu, prec in zip(taps, means, precisions, strict=True)]
     signals.append(np.log(np.clip(1.0 - probs.max(1), 1e-7, None)))
     return np.stack(signals, 1)
 

@@ -26,7 +26,7 @@ never used for model selection.
 | test set | accuracy |
 |---|---|
 | MNIST test | {mnist:.2%} ({errors} errors) |
-| canvas set (the same digits re-drawn on 300-1000 px canvases, 4 colour schemes, thinner/thicker strokes) | {canvas:.2%} |
+| canvas set (the same digits re-drawn on 300-1000 px canvases, 4 colour schemes, other stroke widths) | {canvas:.2%} |
 
 Per class: {per_class}
 {calibration}
@@ -68,14 +68,23 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
     metrics = read_metrics(folder)
     training = info.get("training", {})
     config = info.get("config", {})
-    dataset = dict(dataset_type="ylecun/mnist", dataset_name="MNIST", task_type="image-classification",
-                   task_name="Image classification", metric_type="accuracy", metric_name="accuracy")
+    dataset = dict(
+        dataset_type="ylecun/mnist",
+        dataset_name="MNIST",
+        task_type="image-classification",
+        task_name="Image classification",
+        metric_type="accuracy",
+        metric_name="accuracy",
+    )
     results = []
     if metrics:
         results = [
             EvalResult(dataset_split="test", metric_value=round(metrics["mnist_test_accuracy"], 4), **dataset),
-            EvalResult(dataset_split="test (canvas re-rendering)", metric_value=round(metrics["canvas_accuracy"], 4),
-                       **{**dataset, "dataset_name": "MNIST test re-drawn on canvases"}),
+            EvalResult(
+                dataset_split="test (canvas re-rendering)",
+                metric_value=round(metrics["canvas_accuracy"], 4),
+                **{**dataset, "dataset_name": "MNIST test re-drawn on canvases"},
+            ),
         ]
     data = ModelCardData(
         library_name="keras",
@@ -110,12 +119,12 @@ def _calibration_section(figures: dict | None) -> str:
     return f"""
 ## Calibrated confidences and "not a digit"
 
-`calibration.npz` holds a temperature (T = {figures['temperature']:.2f}, fitted on the
+`calibration.npz` holds a temperature (T = {figures["temperature"]:.2f}, fitted on the
 validation split) and a "not a digit" detector: a one-hidden-layer network over the pooled
 activations of each stage, their Mahalanobis distance to the nearest digit class and the
 probabilities, trained on digits against rendered letters, shapes, speckles and digit pairs
 (never on Fashion-MNIST); threshold at 1% of validation digits. Expected calibration error on MNIST test:
-{figures['ece_mnist_test_before']:.2%} before scaling, {figures['ece_mnist_test']:.2%} after.
+{figures["ece_mnist_test_before"]:.2%} before scaling, {figures["ece_mnist_test"]:.2%} after.
 
 | set | flagged "not a digit" |
 |---|---|

@@ -74,13 +74,15 @@ def arrays_digest(*arrays: np.ndarray) -> str:
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Rebuilds numpy arrays and refuses every other global (no code execution)."""
 
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("_codecs", "encode"),  # how Python 3 writes bytes in protocol 2; turns text into bytes, nothing more
-    }
+    _ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),  # how Python 3 writes bytes in protocol 2; turns text into bytes, nothing more
+        }
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self._ALLOWED:

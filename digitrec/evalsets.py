@@ -7,6 +7,8 @@ and different MNIST splits.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from PIL import Image
 
@@ -66,14 +68,14 @@ def normalized(images) -> np.ndarray:
     the model, which is the right answer for them too)."""
     out = []
     for img in images:
-        try:
+        with contextlib.suppress(PreprocessError):
             out.append(normalize(img))
-        except PreprocessError:
-            pass
     return np.stack(out)
 
 
-def non_digit_inputs(seed: int = 0, per_letter: int = 4, per_shape: int = 20, fashion: bool = True) -> dict[str, np.ndarray]:
+def non_digit_inputs(
+    seed: int = 0, per_letter: int = 4, per_shape: int = 20, fashion: bool = True
+) -> dict[str, np.ndarray]:
     """Normalized model inputs that are not digits: Fashion-MNIST test images (when Debian's
     ``dataset-fashion-mnist`` is installed and ``fashion``), letters and shapes rendered on canvases."""
     rng = np.random.default_rng(seed)

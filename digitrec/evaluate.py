@@ -62,10 +62,12 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
         inputs, refused = tight_crop_inputs(x_test, scale, dark)
         metrics[name] = {"accuracy": float((rec.probabilities(inputs).argmax(1) == y_test).mean()), "refused": refused}
     styles = style_set_inputs(x_test, y_test)
-    metrics["style_accuracy"] = {name: float((rec.probabilities(x).argmax(1) == y).mean())
-                                 for name, (x, y) in styles.items()}
-    metrics.update(test_digits=int(len(y_test)), parameters=int(rec.model.count_params()),
-                   seconds=round(time.time() - start, 1))
+    metrics["style_accuracy"] = {
+        name: float((rec.probabilities(x).argmax(1) == y).mean()) for name, (x, y) in styles.items()
+    }
+    metrics.update(
+        test_digits=len(y_test), parameters=int(rec.model.count_params()), seconds=round(time.time() - start, 1)
+    )
     if rec.calibration is not None:
         metrics["calibration"] = _calibration_figures(rec, mnist, y_test, canvas, x_test, styles)
     return metrics
@@ -84,11 +86,16 @@ def _calibration_figures(rec, mnist, y_test, canvas, x_test, styles) -> dict:
         "flagged": {},
         "set_sizes": {},
     }
-    sets = {"mnist_test": mnist, "canvas_set": canvas, "canvas_set_pen": canvas_inputs(x_test[:PEN_SET], pen=True)[0],
-            "style_set": styled, **non_digit_inputs()}
+    sets = {
+        "mnist_test": mnist,
+        "canvas_set": canvas,
+        "canvas_set_pen": canvas_inputs(x_test[:PEN_SET], pen=True)[0],
+        "style_set": styled,
+        **non_digit_inputs(),
+    }
     for name, inputs in sets.items():
         figures["flagged"][name] = float((~rec.verdicts(inputs)[1]).mean())
-        figures["set_sizes"][name] = int(len(inputs))
+        figures["set_sizes"][name] = len(inputs)
     return figures
 
 
@@ -123,9 +130,11 @@ def print_metrics(metrics: dict) -> None:
     print("handwriting styles:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["style_accuracy"].items()))
     figures = metrics.get("calibration")
     if figures:
-        print(f"ECE: MNIST test {figures['ece_mnist_test_before']:.2%} before temperature scaling, "
-              f"{figures['ece_mnist_test']:.2%} after (T = {figures['temperature']:.2f}); canvas set "
-              f"{figures['ece_canvas_set']:.2%}; style set {figures['ece_style_set']:.2%}")
+        print(
+            f"ECE: MNIST test {figures['ece_mnist_test_before']:.2%} before temperature scaling, "
+            f"{figures['ece_mnist_test']:.2%} after (T = {figures['temperature']:.2f}); canvas set "
+            f"{figures['ece_canvas_set']:.2%}; style set {figures['ece_style_set']:.2%}"
+        )
         for name, share in figures["flagged"].items():
             print(f"flagged 'not a digit': {name:14s} {share:7.2%} of {figures['set_sizes'][name]:,}")
 

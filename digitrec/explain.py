@@ -55,7 +55,7 @@ class Explainer:
         x = result.input[None, ..., None].astype(np.float32)
         outputs = self._blocks(x, training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        blocks = [(name, _mosaic(np.asarray(out)[0])) for name, out in zip(self._names, outputs)]
+        blocks = [(name, _mosaic(np.asarray(out)[0])) for name, out in zip(self._names, outputs, strict=True)]
         grad, _ = self._saliency(x)
         grad = np.abs(np.asarray(grad)[0, ..., 0])
         return Explanation(result.digit, blocks, grad, _heatmap(result.input, grad))
@@ -67,7 +67,9 @@ def _mosaic(act: np.ndarray) -> np.ndarray:
     for c in strongest:
         a = act[..., c]
         a = (a - a.min()) / (np.ptp(a) or 1.0)
-        tiles.append(np.asarray(Image.fromarray(np.uint8(a * PIXEL_MAX)).resize((TILE, TILE), Image.Resampling.NEAREST)))
+        tiles.append(
+            np.asarray(Image.fromarray(np.uint8(a * PIXEL_MAX)).resize((TILE, TILE), Image.Resampling.NEAREST))
+        )
     tiles += [np.zeros((TILE, TILE), np.uint8)] * (GRID * GRID - len(tiles))
     rows = [np.hstack(tiles[r * GRID : (r + 1) * GRID]) for r in range(GRID)]
     return np.vstack(rows)

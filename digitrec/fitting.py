@@ -55,12 +55,19 @@ def _train_head(digits: np.ndarray, others: np.ndarray, seed: int = FIT_SEED) ->
     y = np.concatenate([np.zeros(len(digits)), np.ones(len(others))]).astype(np.float32)
     mean, std = x.mean(0), x.std(0) + 1e-6
     keras.utils.set_random_seed(seed)
-    head = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(HEAD_UNITS, activation="relu"),
-                             keras.layers.Dense(1)])
+    head = keras.Sequential(
+        [keras.Input((x.shape[1],)), keras.layers.Dense(HEAD_UNITS, activation="relu"), keras.layers.Dense(1)]
+    )
     head.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
     # Weighted so both kinds count equally, however many of each there are.
-    head.fit((x - mean) / std, y, epochs=HEAD_EPOCHS, batch_size=256, verbose=0,
-             class_weight={0: 1.0, 1: len(digits) / len(others)})
+    head.fit(
+        (x - mean) / std,
+        y,
+        epochs=HEAD_EPOCHS,
+        batch_size=256,
+        verbose=0,
+        class_weight={0: 1.0, 1: len(digits) / len(others)},
+    )
     return (mean, std, *(w.astype(np.float32) for w in head.get_weights()))
 
 
@@ -72,8 +79,13 @@ def _class_gaussian(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return means, np.linalg.inv(cov)
 
 
-def fit(run, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
-        val_novelty: np.ndarray, others: np.ndarray) -> Calibration:
+def fit(
+    run,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    val_novelty: np.ndarray,
+    others: np.ndarray,
+) -> Calibration:
     """Fit a :class:`Calibration`.
 
     Args:
@@ -117,13 +129,22 @@ def fit_for(rec: Recognizer) -> Calibration:
     # Handwriting styles MNIST lacks are digits too: from the training split for the detector,
     # from the validation split for the threshold (the style test set uses neither).
     styled, styled_y = style_inputs_of(spare_x, spare_y, FIT_STYLES, FIT_SEED + 4)
-    drawn = np.concatenate([canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
-                            canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0], styled])
+    drawn = np.concatenate(
+        [
+            canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
+            canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0],
+            styled,
+        ]
+    )
     drawn_y = np.concatenate([y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y])
     val_plain = from_uint8(x_val)
-    val_drawn = np.concatenate([canvas_inputs(x_val[: VAL_CANVAS // 2], seed=FIT_SEED + 1)[0],
-                                canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0],
-                                style_inputs_of(x_val[VAL_CANVAS:], y_val[VAL_CANVAS:], VAL_STYLES, FIT_SEED + 5)[0]])
+    val_drawn = np.concatenate(
+        [
+            canvas_inputs(x_val[: VAL_CANVAS // 2], seed=FIT_SEED + 1)[0],
+            canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0],
+            style_inputs_of(x_val[VAL_CANVAS:], y_val[VAL_CANVAS:], VAL_STYLES, FIT_SEED + 5)[0],
+        ]
+    )
     # Pairs of training digits squeezed into one box: not one digit (what a missed cut between
     # two touching digits looks like). Digits the statistics do not use.
     rng = np.random.default_rng(FIT_SEED)

@@ -18,19 +18,19 @@ import sys
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, metadata_load, snapshot_download
-from huggingface_hub.utils import validate_repo_id
-
-from digitrec.card import build_model_card
-from digitrec.weights import MODEL_FILES, WEIGHTS
 from huggingface_hub.errors import (
     GatedRepoError,
-    HFValidationError,
     HfHubHTTPError,
+    HFValidationError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.utils import validate_repo_id
+
+from digitrec.card import build_model_card
+from digitrec.weights import MODEL_FILES, WEIGHTS
 
 ROOT = WEIGHTS.parent  # the project: what a Space deploys
 MODEL_ENV = "DIGITREC_MODEL"  # a Space variable (or shell variable) naming the model to serve
@@ -42,7 +42,7 @@ class HubError(RuntimeError):
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
     """``hf://USER/REPO@REV`` (or ``USER/REPO``) -> ``("USER/REPO", "REV" or None)``."""
-    body = ref[len("hf://"):] if ref.startswith("hf://") else ref
+    body = ref[len("hf://") :] if ref.startswith("hf://") else ref
     repo_id, _, revision = body.partition("@")
     shown = ref if len(ref) <= 80 else ref[:80] + "…"
     problem = f"{shown!r} is not a Hub model reference: expected hf://USER/REPO or hf://USER/REPO@REVISION"
@@ -70,26 +70,34 @@ def pull(ref: str, revision: str | None = None, to: str | Path | None = None) ->
     revision = revision or ref_revision
     where = f"model repo {repo_id}" + (f" at revision {revision!r}" if revision else "")
     try:
-        folder = snapshot_download(repo_id, revision=revision, allow_patterns=list(MODEL_FILES),
-                                   local_dir=str(to) if to else None)
+        folder = snapshot_download(
+            repo_id, revision=revision, allow_patterns=list(MODEL_FILES), local_dir=str(to) if to else None
+        )
     except RevisionNotFoundError:
         raise HubError(f"{where}: revision not found. Check the branch, tag or commit name.") from None
     except GatedRepoError:
-        raise HubError(f"{where} is gated: accept its conditions on the Hub page, then log in "
-                       "(`hf auth login` or HF_TOKEN).") from None
+        raise HubError(
+            f"{where} is gated: accept its conditions on the Hub page, then log in (`hf auth login` or HF_TOKEN)."
+        ) from None
     except RepositoryNotFoundError:
-        raise HubError(f"{where} not found, or private and no valid token was sent: check the name, "
-                       "or log in with access to it (`hf auth login` or HF_TOKEN).") from None
+        raise HubError(
+            f"{where} not found, or private and no valid token was sent: check the name, "
+            "or log in with access to it (`hf auth login` or HF_TOKEN)."
+        ) from None
     except (LocalEntryNotFoundError, OfflineModeIsEnabled):
-        raise HubError(f"{where} is not in the local cache and the Hub cannot be reached (offline mode or no "
-                       "network). Connect once to download it, or use the bundled weights.") from None
+        raise HubError(
+            f"{where} is not in the local cache and the Hub cannot be reached (offline mode or no "
+            "network). Connect once to download it, or use the bundled weights."
+        ) from None
     except HfHubHTTPError as exc:
         raise HubError(f"{where}: the Hub answered with an error ({exc.response.status_code}).") from None
     except (HFValidationError, ValueError) as exc:
         raise HubError(f"{where}: {exc}") from None
     except OSError as exc:  # no network, DNS failure, disk full in the cache
-        raise HubError(f"{where} could not be downloaded ({type(exc).__name__}: {exc}). Check the network, "
-                       "or use the bundled weights.") from None
+        raise HubError(
+            f"{where} could not be downloaded ({type(exc).__name__}: {exc}). Check the network, "
+            "or use the bundled weights."
+        ) from None
     return Path(folder)
 
 
@@ -112,8 +120,10 @@ def push(repo_id: str, folder: str | Path = WEIGHTS, private: bool = False, mess
         operations.append(CommitOperationAdd("README.md", str(card).encode()))
         info = api.create_commit(repo_id, operations, commit_message=message or "Upload digitrec model")
     except HfHubHTTPError as exc:
-        raise HubError(f"push to {repo_id} failed ({exc.response.status_code}): check the name and that your "
-                       "token may write to it.") from None
+        raise HubError(
+            f"push to {repo_id} failed ({exc.response.status_code}): check the name and that your "
+            "token may write to it."
+        ) from None
     return info
 
 
@@ -125,6 +135,7 @@ def space_files(root: Path = ROOT, with_weights: bool = True) -> list[str]:
     """Exactly what a Space needs to run ``app.py``, as paths relative to ``root``."""
     files = ["app.py", "requirements.txt", "README.md", "LICENSE"]
     files += sorted(p.relative_to(root).as_posix() for p in (root / "digitrec").glob("*.py"))
+    files += sorted(p.relative_to(root).as_posix() for p in (root / "digitrec").glob("*.js"))
     files += sorted(p.relative_to(root).as_posix() for p in (root / "examples").glob("*.png"))
     if with_weights:
         files += [f"weights/{name}" for name in MODEL_FILES if (root / "weights" / name).is_file()]
@@ -142,8 +153,10 @@ def check_space_config(root: Path = ROOT) -> dict:
     if len(pins) != 1:
         problems.append("requirements.txt must pin gradio exactly once (gradio==X.Y.Z)")
     elif str(meta.get("sdk_version")) != pins[0]:
-        problems.append(f"front matter sdk_version {meta.get('sdk_version')!r} but requirements.txt pins "
-                        f"gradio=={pins[0]}: make them equal")
+        problems.append(
+            f"front matter sdk_version {meta.get('sdk_version')!r} but requirements.txt pins "
+            f"gradio=={pins[0]}: make them equal"
+        )
     if problems:
         raise HubError("refusing to deploy, README.md and requirements.txt disagree:\n  - " + "\n  - ".join(problems))
     return meta
@@ -165,15 +178,21 @@ def deploy(space_id: str, private: bool = False, model: str | None = None, root:
         existing = set(api.list_repo_files(space_id, repo_type="space"))
         operations = [CommitOperationAdd(f, str(root / f)) for f in wanted]
         operations += [CommitOperationDelete(f) for f in sorted(existing - set(wanted) - {".gitattributes"})]
-        info = api.create_commit(space_id, operations, repo_type="space",
-                                 commit_message=f"Deploy digitrec{f' serving {model}' if model else ''}")
+        info = api.create_commit(
+            space_id,
+            operations,
+            repo_type="space",
+            commit_message=f"Deploy digitrec{f' serving {model}' if model else ''}",
+        )
         if model:
             api.add_space_variable(space_id, MODEL_ENV, model, description="model the app serves")
         else:
             api.delete_space_variable(space_id, MODEL_ENV)
     except HfHubHTTPError as exc:
-        raise HubError(f"deploying to Space {space_id} failed ({exc.response.status_code}): check the name and that "
-                       "your token may write to it.") from None
+        raise HubError(
+            f"deploying to Space {space_id} failed ({exc.response.status_code}): check the name and that "
+            "your token may write to it."
+        ) from None
     return url, info
 
 

@@ -70,9 +70,11 @@ class Recognizer:
         ).get_concrete_function()
         self.tap_sizes = [int(t.shape[-1]) for t in taps.outputs]
         if calibration is not None and not calibration.fits(self.tap_sizes, len(self.class_names)):
-            raise WeightsNotFoundError(f"the calibration of {source or 'this model'} was fitted for another model "
-                                       "(its arrays do not match this model's layers); fit it again with "
-                                       "`python -m digitrec.fitting FOLDER`")
+            raise WeightsNotFoundError(
+                f"the calibration of {source or 'this model'} was fitted for another model "
+                "(its arrays do not match this model's layers); fit it again with "
+                "`python -m digitrec.fitting FOLDER`"
+            )
         self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
 
     @classmethod
@@ -109,8 +111,10 @@ class Recognizer:
     def outputs(self, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Pooled activations and logits for a ``(n, 28, 28)`` batch of normalized images."""
         inputs = np.asarray(inputs, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
-        parts = [[t.numpy() for t in self._graph(inputs[i : i + BATCH_SIZE])]
-                 for i in range(0, max(len(inputs), 1), BATCH_SIZE)]
+        parts = [
+            [t.numpy() for t in self._graph(inputs[i : i + BATCH_SIZE])]
+            for i in range(0, max(len(inputs), 1), BATCH_SIZE)
+        ]
         columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
         return columns[:-1], columns[-1]
 
@@ -189,6 +193,8 @@ def _read_calibration(folder: Path) -> Calibration | None:
     try:
         return Calibration.load(folder)
     except Exception as exc:  # numpy raises ValueError, OSError, KeyError, zipfile.BadZipFile, ...
-        raise WeightsNotFoundError(f"{Path(folder) / 'calibration.npz'} is not a digitrec calibration "
-                                   f"({type(exc).__name__}: {exc}); delete it or fit it again with "
-                                   f"`python -m digitrec.fitting {folder}`") from None
+        raise WeightsNotFoundError(
+            f"{Path(folder) / 'calibration.npz'} is not a digitrec calibration "
+            f"({type(exc).__name__}: {exc}); delete it or fit it again with "
+            f"`python -m digitrec.fitting {folder}`"
+        ) from None

@@ -152,8 +152,9 @@ def load_image(source: str | Path | bytes | bytearray, decode: bool = True) -> I
         if isinstance(exc, PreprocessError):
             raise
         if isinstance(exc, Image.DecompressionBombError):
-            raise ImageTooLargeError(f"image refused: it has more than twice the limit of {MAX_PIXELS:,} pixels. "
-                                     "Send a smaller image.") from None
+            raise ImageTooLargeError(
+                f"image refused: it has more than twice the limit of {MAX_PIXELS:,} pixels. Send a smaller image."
+            ) from None
         raise InvalidImageError(
             "the file is not a readable image (corrupt or unsupported format); upload a PNG, JPEG or WebP"
         ) from None
@@ -318,12 +319,15 @@ def _array_to_pil(a: np.ndarray) -> Image.Image:
     elif np.issubdtype(a.dtype, np.signedinteger):
         low, high = int(a.min(initial=0)), int(a.max(initial=0))
         if low < 0 or high > PIXEL_MAX:
-            raise InvalidImageError(f"integer image array has values {low} to {high}; expected 0-255 "
-                                    "(or an unsigned type, scaled by its range)")
+            raise InvalidImageError(
+                f"integer image array has values {low} to {high}; expected 0-255 "
+                "(or an unsigned type, scaled by its range)"
+            )
         a = a.astype(np.uint8)
     elif a.dtype != np.uint8:
-        raise InvalidImageError(f"image array has dtype {a.dtype}; expected uint8, another integer type, "
-                                "float in 0-1 or bool")
+        raise InvalidImageError(
+            f"image array has dtype {a.dtype}; expected uint8, another integer type, float in 0-1 or bool"
+        )
     mode = {2: "L", 3: "RGB", 4: "RGBA"}[a.shape[-1] if a.ndim == 3 else 2]
     return Image.fromarray(np.ascontiguousarray(a), mode)
 
@@ -339,8 +343,10 @@ def _sketchpad_composite(value: dict) -> Image.Image | np.ndarray:
     if not isinstance(layers, (list, tuple)):
         raise InvalidImageError(f"Sketchpad 'layers' must be a list of images; got {type(layers).__name__}")
     if len(layers) > MAX_LAYERS:
-        raise InvalidImageError(f"a Sketchpad value may have at most {MAX_LAYERS} layers; got {len(layers)}. "
-                                "Send the drawing as 'composite'.")
+        raise InvalidImageError(
+            f"a Sketchpad value may have at most {MAX_LAYERS} layers; got {len(layers)}. "
+            "Send the drawing as 'composite'."
+        )
     composite = value.get("composite")
     if composite is not None:  # the picture itself: background and layers are not needed
         return _as_image(composite, "composite")
@@ -348,8 +354,10 @@ def _sketchpad_composite(value: dict) -> Image.Image | np.ndarray:
     opened = [(what, _as_image(item, what, decode=False)) for what, item in parts if item is not None]
     total = sum(img.width * img.height for _, img in opened)
     if total > MAX_REQUEST_PIXELS:
-        raise ImageTooLargeError(f"the Sketchpad's background and layers have {total:,} pixels together; the limit "
-                                 f"is {MAX_REQUEST_PIXELS:,}. Send the drawing as one smaller 'composite'.")
+        raise ImageTooLargeError(
+            f"the Sketchpad's background and layers have {total:,} pixels together; the limit "
+            f"is {MAX_REQUEST_PIXELS:,}. Send the drawing as one smaller 'composite'."
+        )
     images = [_decoded(img, what).convert("RGBA") for what, img in opened]
     if not images:
         raise EmptyImageError("no digit found: the canvas is empty. Draw a digit.")
@@ -381,6 +389,8 @@ def _decoded(img: Image.Image, what: str) -> Image.Image:
     try:
         img.load()
     except (OSError, SyntaxError, ValueError):
-        raise InvalidImageError(f"Sketchpad {what}: the file is not a readable image (corrupt or unsupported "
-                                "format); upload a PNG, JPEG or WebP") from None
+        raise InvalidImageError(
+            f"Sketchpad {what}: the file is not a readable image (corrupt or unsupported "
+            "format); upload a PNG, JPEG or WebP"
+        ) from None
     return upright(img)

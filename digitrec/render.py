@@ -37,7 +37,7 @@ def render_on_canvas(
     # Stroke width: an MNIST stroke is ~2.5 px of 28. Thin or thicken it at 4x MNIST's resolution
     # (a min/max filter of up to +-1.5 MNIST pixels), then scale to the canvas size.
     fine = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((4 * 28, 4 * 28), Image.Resampling.BICUBIC)
-    radius = int(round(rng.uniform(-0.6, 1.5) * 4))
+    radius = round(rng.uniform(-0.6, 1.5) * 4)
     if pen:
         radius = max(radius, 0)  # a pen line is never thinner than the pencil's: solid ink could vanish
     if radius > 0:
@@ -69,8 +69,13 @@ def paint(alpha: Image.Image, style: str) -> Image.Image:
     raise ValueError(f"unknown style {style!r}: expected one of {', '.join(STYLES)}")
 
 
-def render_number(digits: np.ndarray, rng: np.random.Generator, height: int = 240, style: str | None = None,
-                  gaps: tuple[float, float] = (-0.05, 0.5)):
+def render_number(
+    digits: np.ndarray,
+    rng: np.random.Generator,
+    height: int = 240,
+    style: str | None = None,
+    gaps: tuple[float, float] = (-0.05, 0.5),
+):
     """Write several white-on-black uint8 digits side by side on one canvas, like a person writes a number.
 
     Each digit gets its own size (80-110% of ``height``/2) and vertical jitter; the gaps
@@ -122,23 +127,39 @@ STROKES = {
     "1_plain": [[(0.5, 0.12), (0.5, 0.88)]],
     "7_crossed": [[(0.25, 0.15), (0.75, 0.15), (0.45, 0.88)], [(0.35, 0.5), (0.7, 0.5)]],
     "7_plain": [[(0.25, 0.15), (0.75, 0.15), (0.45, 0.88)]],
-    "0_slashed": [[(0.5, 0.1), (0.3, 0.2), (0.25, 0.5), (0.3, 0.8), (0.5, 0.9), (0.7, 0.8), (0.75, 0.5),
-                   (0.7, 0.2), (0.5, 0.1)], [(0.65, 0.2), (0.35, 0.8)]],
+    "0_slashed": [
+        [(0.5, 0.1), (0.3, 0.2), (0.25, 0.5), (0.3, 0.8), (0.5, 0.9), (0.7, 0.8), (0.75, 0.5), (0.7, 0.2), (0.5, 0.1)],
+        [(0.65, 0.2), (0.35, 0.8)],
+    ],
     "4_open": [[(0.6, 0.1), (0.25, 0.6), (0.75, 0.6)], [(0.6, 0.3), (0.6, 0.9)]],
     "2": [[(0.28, 0.3), (0.4, 0.15), (0.6, 0.13), (0.72, 0.27), (0.65, 0.45), (0.28, 0.85), (0.75, 0.85)]],
-    "3": [[(0.3, 0.18), (0.5, 0.1), (0.68, 0.2), (0.65, 0.38), (0.45, 0.48), (0.7, 0.6), (0.7, 0.8),
-           (0.5, 0.9), (0.28, 0.82)]],
+    "3": [
+        [
+            (0.3, 0.18),
+            (0.5, 0.1),
+            (0.68, 0.2),
+            (0.65, 0.38),
+            (0.45, 0.48),
+            (0.7, 0.6),
+            (0.7, 0.8),
+            (0.5, 0.9),
+            (0.28, 0.82),
+        ]
+    ],
 }
 
 
 # Letters that look like a digit in some hand (O/0, I/1, S/5, Z/2, B/8, G/6, b/6, g/9, q/9, ...):
 # a recognizer should read these as digits, so the "not a digit" figures leave them out.
 DIGIT_LIKE_LETTERS = "BDGIJOQSZbgilloqsz"
-LETTERS = "".join(chr(c) for c in range(ord("A"), ord("Z") + 1)) + "".join(chr(c) for c in range(ord("a"), ord("z") + 1))
+LETTERS = "".join(chr(c) for c in range(ord("A"), ord("Z") + 1)) + "".join(
+    chr(c) for c in range(ord("a"), ord("z") + 1)
+)
 
 
-def render_letters(rng: np.random.Generator, per_letter: int = 4, canvas: int = 400,
-                   font: str | Path | None = None) -> list[tuple[str, Image.Image]]:
+def render_letters(
+    rng: np.random.Generator, per_letter: int = 4, canvas: int = 400, font: str | Path | None = None
+) -> list[tuple[str, Image.Image]]:
     """Each of :data:`LETTERS` written ``per_letter`` times at random size, weight, slant and position,
     in Pillow's bundled font or the TrueType ``font`` file."""
     from PIL import ImageFont
@@ -149,15 +170,35 @@ def render_letters(rng: np.random.Generator, per_letter: int = 4, canvas: int = 
             size = int(canvas * rng.uniform(0.35, 0.7))
             font_at_size = ImageFont.truetype(str(font), size) if font else ImageFont.load_default(size=size)
             glyph = Image.new("L", (canvas, canvas), 0)
-            ImageDraw.Draw(glyph).text((canvas / 2, canvas / 2), letter, fill=PIXEL_MAX, font=font_at_size, anchor="mm",
-                                       stroke_width=int(size * rng.uniform(0.0, 0.06)), stroke_fill=PIXEL_MAX)
+            ImageDraw.Draw(glyph).text(
+                (canvas / 2, canvas / 2),
+                letter,
+                fill=PIXEL_MAX,
+                font=font_at_size,
+                anchor="mm",
+                stroke_width=int(size * rng.uniform(0.0, 0.06)),
+                stroke_fill=PIXEL_MAX,
+            )
             glyph = glyph.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
             out.append((letter, paint(glyph, STYLES[int(rng.integers(len(STYLES)))])))
     return out
 
 
-SHAPES = ("filled_circle", "square", "filled_square", "triangle", "star", "heart", "cross", "spiral", "zigzag",
-          "scribble", "grid", "smiley", "speckles")
+SHAPES = (
+    "filled_circle",
+    "square",
+    "filled_square",
+    "triangle",
+    "star",
+    "heart",
+    "cross",
+    "spiral",
+    "zigzag",
+    "scribble",
+    "grid",
+    "smiley",
+    "speckles",
+)
 
 
 def render_shape(kind: str, rng: np.random.Generator, canvas: int = 400) -> Image.Image:
@@ -183,18 +224,24 @@ def render_shape(kind: str, rng: np.random.Generator, canvas: int = 400) -> Imag
     elif kind == "star":
         t = np.pi / 2 + np.arange(10) * np.pi / 5
         r = np.where(np.arange(10) % 2 == 0, 0.5, 0.2)
-        draw.polygon([at(0.5 + ri * np.cos(ti), 0.5 - ri * np.sin(ti)) for ri, ti in zip(r, t)], fill=PIXEL_MAX)
+        draw.polygon(
+            [at(0.5 + ri * np.cos(ti), 0.5 - ri * np.sin(ti)) for ri, ti in zip(r, t, strict=True)], fill=PIXEL_MAX
+        )
     elif kind == "heart":
         t = np.linspace(0, 2 * np.pi, 60)
         hx, hy = 16 * np.sin(t) ** 3, 13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t)
-        draw.polygon([at(0.5 + x / 34, 0.45 - y / 34) for x, y in zip(hx, hy)], fill=PIXEL_MAX)
+        draw.polygon([at(0.5 + x / 34, 0.45 - y / 34) for x, y in zip(hx, hy, strict=True)], fill=PIXEL_MAX)
     elif kind == "cross":
         draw.line([at(0, 0), at(1, 1)], fill=PIXEL_MAX, width=width)
         draw.line([at(1, 0), at(0, 1)], fill=PIXEL_MAX, width=width)
     elif kind == "spiral":
         t = np.linspace(0, 6 * np.pi, 200)
-        draw.line([at(0.5 + t_ / (12 * np.pi) * np.cos(t_), 0.5 + t_ / (12 * np.pi) * np.sin(t_)) for t_ in t],
-                  fill=PIXEL_MAX, width=width, joint="curve")
+        draw.line(
+            [at(0.5 + t_ / (12 * np.pi) * np.cos(t_), 0.5 + t_ / (12 * np.pi) * np.sin(t_)) for t_ in t],
+            fill=PIXEL_MAX,
+            width=width,
+            joint="curve",
+        )
     elif kind == "zigzag":
         n = int(rng.integers(4, 8))
         draw.line([at(i / n, 0.2 + 0.6 * (i % 2)) for i in range(n + 1)], fill=PIXEL_MAX, width=width)
@@ -226,7 +273,9 @@ def write_examples(folder: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, strokes in STROKES.items():
-        img = draw_strokes(strokes, size=(400, 400), width=28, ink=(0, 0, 0, 255), paper=(255, 255, 255, 255), mode="RGBA")
+        img = draw_strokes(
+            strokes, size=(400, 400), width=28, ink=(0, 0, 0, 255), paper=(255, 255, 255, 255), mode="RGBA"
+        )
         img.save(folder / f"{name}.png")
         paths.append(folder / f"{name}.png")
     return paths

@@ -12,7 +12,7 @@ digits, and neighbours that read better as one digit (a 4 drawn with a gap) are 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -76,15 +76,16 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
         raise EmptyImageError("no digits found: the canvas is empty. Draw a number.")
     ink = ink.crop(bbox)
     scale = WORK_HEIGHT / ink.height
-    small = np.asarray(ink.resize((max(1, round(ink.width * scale)), WORK_HEIGHT), Image.Resampling.BOX),
-                       dtype=np.float32)
+    small = np.asarray(
+        ink.resize((max(1, round(ink.width * scale)), WORK_HEIGHT), Image.Resampling.BOX), dtype=np.float32
+    )
     mask = small >= INK * small.max()
     proj = mask.sum(axis=0).astype(np.float32)
     columns = np.flatnonzero(proj > 0)
     # Runs of inked columns, separated by at least one empty column; specks between digits dropped.
     breaks = np.flatnonzero(np.diff(columns) > 1)
     starts, ends = np.r_[columns[0], columns[breaks + 1]], np.r_[columns[breaks], columns[-1]] + 1
-    runs = [(int(a), int(b)) for a, b in zip(starts, ends) if mask[:, a:b].sum() >= 0.002 * mask.size]
+    runs = [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if mask[:, a:b].sum() >= 0.002 * mask.size]
     if not runs:
         raise EmptyImageError("no digits found: only a few stray marks. Draw a number.")
     heights = [np.ptp(np.flatnonzero(mask[:, a:b].any(axis=1))) + 1 for a, b in runs]
@@ -92,13 +93,15 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
     runs = _merge_fragments(runs, heights, height)
     segments = [seg for a, b in runs for seg in _split_wide(proj, a, b, height)]
     if len(segments) > MAX_NUMBER_DIGITS:  # each segment may be tried for cuts and joins: bound the work
-        raise InvalidImageError(f"this drawing holds about {len(segments)} digits; a number may have at most "
-                                f"{MAX_NUMBER_DIGITS}. Write a shorter number.")
+        raise InvalidImageError(
+            f"this drawing holds about {len(segments)} digits; a number may have at most "
+            f"{MAX_NUMBER_DIGITS}. Write a shorter number."
+        )
 
     if classify is not None:
         confidence = classify([_crop(ink, scale, a, b) for a, b in segments])
         refined = []
-        for (a, b), conf in zip(segments, confidence):
+        for (a, b), conf in zip(segments, confidence, strict=True):
             suspect = conf < CONFIDENT or b - a >= WIDE * height
             refined += _try_cut(ink, scale, proj, a, b, conf, height, classify) if suspect else [(a, b)]
         segments = _join_broken(ink, scale, refined, height, classify)
@@ -157,7 +160,9 @@ def _try_cut(ink, scale, proj, a, b, conf, height, classify) -> list[tuple[int, 
         # the thinnest column, so try cuts across the whole range, and accept a less sure pair.
         cuts = np.unique(np.linspace(lo, hi - 1, CUT_CANDIDATES).astype(int))
         best = NOT_ONE_DIGIT_CUT
-    halves = classify([crop for cut in cuts for crop in (_crop(ink, scale, a, int(cut)), _crop(ink, scale, int(cut), b))])
+    halves = classify(
+        [crop for cut in cuts for crop in (_crop(ink, scale, a, int(cut)), _crop(ink, scale, int(cut), b))]
+    )
     # Two digits must explain the ink better than one: compare joint confidence with the whole's.
     joint = np.asarray(halves[0::2]) * np.asarray(halves[1::2])
     i = int(np.argmax(joint))

@@ -34,14 +34,18 @@ SWITCH_INTERVAL_S = 0.0005
 # The page's own JavaScript (named functions under window.digitrec); app.py runs its setup on load.
 PAGE_JS = (Path(__file__).with_name("page.js")).read_text()
 TITLE = "digitrec: handwritten digit recognizer"
-INTRO = ("# ✍️ digitrec\nDraw a digit. A CNN trained on MNIST recognizes it as you draw, "
-         "and shows the 28×28 image it actually saw.")
+INTRO = (
+    "# ✍️ digitrec\nDraw a digit. A CNN trained on MNIST recognizes it as you draw, "
+    "and shows the 28×28 image it actually saw."
+)
 DRAW_PROMPT = "Draw a digit (0-9) in the box. Recognition runs after every stroke."
 UPLOAD_PROMPT = "Upload a photo or scan of a single digit, dark on light or light on dark."
 NUMBER_PROMPT = "Write a number (several digits side by side) in the box."
 INSIDE_PROMPT = "Draw a digit in the Draw tab, then open this tab to see how the network reads it."
-NO_IMAGE = ("no digit found: the Sketchpad value holds no image. /predict, /predict_number and /recognize take "
-            '{"background": null, "layers": [], "composite": <image file>}; a single image file goes to /predict_image.')
+NO_IMAGE = (
+    "no digit found: the Sketchpad value holds no image. /predict, /predict_number and /recognize take "
+    '{"background": null, "layers": [], "composite": <image file>}; a single image file goes to /predict_image.'
+)
 
 
 # ---- the model and the process ----------------------------------------------------------------
@@ -152,9 +156,12 @@ def show_drawing(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT) -> Show
         return Shown(None, None, message)
     p = result.probabilities[result.digit]
     if not result.is_digit:
-        return Shown(result.probabilities, preview(result.input),
-                     f"🤔 **Not a digit?** This looks like none of the digits the model was trained on "
-                     f"(closest: {result.digit}, {p:.1%}).")
+        return Shown(
+            result.probabilities,
+            preview(result.input),
+            f"🤔 **Not a digit?** This looks like none of the digits the model was trained on "
+            f"(closest: {result.digit}, {p:.1%}).",
+        )
     return Shown(result.probabilities, preview(result.input), f"Recognized **{result.digit}** ({p:.1%} confident).")
 
 
@@ -176,8 +183,12 @@ def show_inside(explainer: Explainer, image: Any) -> Inside:
     if e is None:
         return Inside(None, None, message)
     gallery = [(mosaic, caption) for caption, mosaic in e.blocks]
-    return Inside(e.saliency, gallery, f"Read as **{e.digit}**. Red marks the pixels whose change would most change "
-                                       "that answer; each block shows its 16 most active channels.")
+    return Inside(
+        e.saliency,
+        gallery,
+        f"Read as **{e.digit}**. Red marks the pixels whose change would most change "
+        "that answer; each block shows its 16 most active channels.",
+    )
 
 
 # ---- the API: one handler per endpoint, named after it ----------------------------------------
@@ -198,8 +209,11 @@ def api_recognize(rec: Recognizer, image: Any) -> dict:
 
     def verdict(img):
         result = rec.recognize(img)
-        return {"digit": result.digit if result.is_digit else None, "is_digit": result.is_digit,
-                "probabilities": result.probabilities}
+        return {
+            "digit": result.digit if result.is_digit else None,
+            "is_digit": result.is_digit,
+            "probabilities": result.probabilities,
+        }
 
     return _api_call(verdict, image)
 

@@ -20,7 +20,7 @@ set (:func:`style_test_set`) uses MNIST's test digits, other seeds and larger ca
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -40,8 +40,9 @@ MARK_SCALE = 4  # marks on MNIST digits are drawn at 4x and box-reduced: MNIST's
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 28) -> Stroke:
     """Points on an ellipse from angle ``start`` to ``end`` (degrees, counter-clockwise, y down)."""
-    return [(cx + rx * math.cos(math.radians(a)), cy - ry * math.sin(math.radians(a)))
-            for a in np.linspace(start, end, n)]
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy - ry * math.sin(math.radians(a))) for a in np.linspace(start, end, n)
+    ]
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -83,29 +84,33 @@ def _flag_one(rng) -> list[Stroke]:
 
 def _two(rng) -> list[Stroke]:
     top = _arc(0.5, 0.32, _u(rng, 0.18, 0.25), 0.2, _u(rng, 150, 175), _u(rng, -20, 10), 16)
-    return [top + [(0.25, 0.88), (_u(rng, 0.7, 0.82), 0.88)]]
+    return [[*top, (0.25, 0.88), (_u(rng, 0.7, 0.82), 0.88)]]
 
 
 def _looped_two(rng) -> list[Stroke]:
     top = _arc(0.5, 0.32, _u(rng, 0.18, 0.25), 0.2, _u(rng, 150, 175), _u(rng, -20, 10), 16)
     r = _u(rng, 0.05, 0.1)
     loop = _arc(0.3, 0.88 - r, r, r, -60, 250, 14)
-    return [top + [(0.28, 0.88 - 2 * r)] + loop + [(_u(rng, 0.7, 0.82), 0.9)]]
+    return [[*top, (0.28, 0.88 - 2 * r), *loop, (_u(rng, 0.7, 0.82), 0.9)]]
 
 
 def _three(rng) -> list[Stroke]:
-    return [_arc(0.5, 0.3, _u(rng, 0.17, 0.23), 0.19, _u(rng, 140, 170), -90, 16)
-            + _arc(0.5, 0.68, _u(rng, 0.2, 0.26), 0.21, 90, _u(rng, -160, -130), 18)]
+    return [
+        _arc(0.5, 0.3, _u(rng, 0.17, 0.23), 0.19, _u(rng, 140, 170), -90, 16)
+        + _arc(0.5, 0.68, _u(rng, 0.2, 0.26), 0.21, 90, _u(rng, -160, -130), 18)
+    ]
 
 
 def _flat_three(rng) -> list[Stroke]:
-    return [[(0.28, 0.12), (0.72, 0.12), (0.45, 0.42)] + _arc(0.5, 0.66, _u(rng, 0.2, 0.26), 0.23, 110, -150, 18)]
+    return [[(0.28, 0.12), (0.72, 0.12), (0.45, 0.42), *_arc(0.5, 0.66, _u(rng, 0.2, 0.26), 0.23, 110, -150, 18)]]
 
 
 def _open_four(rng) -> list[Stroke]:
     bar = _u(rng, 0.55, 0.68)
-    return [[(0.3, 0.1), (0.25 + _u(rng, -0.05, 0.05), bar), (0.82, bar)],
-            [(0.65, 0.1 + _u(rng, 0, 0.12)), (0.65, 0.92)]]
+    return [
+        [(0.3, 0.1), (0.25 + _u(rng, -0.05, 0.05), bar), (0.82, bar)],
+        [(0.65, 0.1 + _u(rng, 0, 0.12)), (0.65, 0.92)],
+    ]
 
 
 def _closed_four(rng) -> list[Stroke]:
@@ -114,12 +119,18 @@ def _closed_four(rng) -> list[Stroke]:
 
 
 def _five(rng) -> list[Stroke]:
-    return [[(0.72, 0.12), (0.32, 0.12), (0.3, 0.45)]
-            + _arc(0.5, 0.66, _u(rng, 0.2, 0.26), 0.22, 130, _u(rng, -160, -130), 18)]
+    return [
+        [
+            (0.72, 0.12),
+            (0.32, 0.12),
+            (0.3, 0.45),
+            *_arc(0.5, 0.66, _u(rng, 0.2, 0.26), 0.22, 130, _u(rng, -160, -130), 18),
+        ]
+    ]
 
 
 def _six(rng) -> list[Stroke]:
-    return [[(0.7, 0.1), (0.47, 0.2), (0.32, 0.42)] + _arc(0.5, 0.69, 0.2, 0.2, 190, -170, 24)]
+    return [[(0.7, 0.1), (0.47, 0.2), (0.32, 0.42), *_arc(0.5, 0.69, 0.2, 0.2, 190, -170, 24)]]
 
 
 def _seven(rng) -> list[Stroke]:
@@ -143,10 +154,12 @@ def _eight(rng) -> list[Stroke]:
         top = _u(rng, 0.75, 0.95)
         t = np.linspace(0, 2 * math.pi, 48)
         x = 0.5 + 0.24 * np.sin(2 * t) * np.where(np.sin(t) > 0, top, 1.0)
-        return [list(zip(x, 0.5 - 0.4 * np.sin(t)))]
+        return [list(zip(x, 0.5 - 0.4 * np.sin(t), strict=True))]
     r_top = _u(rng, 0.14, 0.19)  # two stacked loops that touch at the waist
-    return [_arc(0.5, 0.1 + r_top, r_top * 1.1, r_top, 0, 380),
-            _arc(0.5, 0.1 + 2 * r_top + (0.8 - 2 * r_top) / 2, 0.22, (0.8 - 2 * r_top) / 2, 0, 380)]
+    return [
+        _arc(0.5, 0.1 + r_top, r_top * 1.1, r_top, 0, 380),
+        _arc(0.5, 0.1 + 2 * r_top + (0.8 - 2 * r_top) / 2, 0.22, (0.8 - 2 * r_top) / 2, 0, 380),
+    ]
 
 
 def _nine(rng) -> list[Stroke]:
@@ -190,7 +203,7 @@ def _distort(strokes: list[Stroke], rng) -> list[Stroke]:
         pts = np.asarray(stroke, np.float64) - 0.5
         pts += rng.normal(0, 0.012, pts.shape)
         x, y = pts[:, 0] * sx - shear * pts[:, 1], pts[:, 1]
-        out.append(list(zip(0.5 + cos * x - sin * y, 0.5 + sin * x + cos * y)))
+        out.append(list(zip(0.5 + cos * x - sin * y, 0.5 + sin * x + cos * y, strict=True)))
     return out
 
 
@@ -244,8 +257,9 @@ def mark_mnist(digit: np.ndarray, mark: str, rng: np.random.Generator) -> Image.
             ys = np.flatnonzero(np.asarray(img)[bottom - 3] > 128)
             bx = float(ys.mean()) if len(ys) else cx
             half = h * _u(rng, 0.12, 0.25)
-            draw.line([(pad + bx - half, pad + bottom - 3), (pad + bx + half, pad + bottom - 3)], fill=PIXEL_MAX,
-                      width=width)
+            draw.line(
+                [(pad + bx - half, pad + bottom - 3), (pad + bx + half, pad + bottom - 3)], fill=PIXEL_MAX, width=width
+            )
     elif mark == "mnist_crossed_seven":
         y = top + h * _u(rng, 0.45, 0.6)
         xs = np.flatnonzero(np.asarray(img)[int(y)] > 128)
@@ -261,9 +275,15 @@ def _normalized(images) -> np.ndarray:
     return np.stack([normalize(img) for img in images]).astype(np.float32)
 
 
-def style_inputs(per_style: int, seed: int, canvas: tuple[int, int] = TRAIN_CANVAS,
-                 marked: tuple[np.ndarray, np.ndarray] | None = None, per_mark: int = 0,
-                 pen: tuple[np.ndarray, np.ndarray] | None = None, pen_count: int = 0) -> dict[str, tuple]:
+def style_inputs(
+    per_style: int,
+    seed: int,
+    canvas: tuple[int, int] = TRAIN_CANVAS,
+    marked: tuple[np.ndarray, np.ndarray] | None = None,
+    per_mark: int = 0,
+    pen: tuple[np.ndarray, np.ndarray] | None = None,
+    pen_count: int = 0,
+) -> dict[str, tuple]:
     """Normalized model inputs per style: ``{style: (inputs (n, 28, 28) float32, labels (n,))}``.
 
     Args:
@@ -277,8 +297,10 @@ def style_inputs(per_style: int, seed: int, canvas: tuple[int, int] = TRAIN_CANV
     rng = np.random.default_rng(seed)
     out = {}
     for name, (digit, _) in TEMPLATES.items():
-        out[name] = (_normalized(render_template(name, rng, canvas) for _ in range(per_style)),
-                     np.full(per_style, digit, np.uint8))
+        out[name] = (
+            _normalized(render_template(name, rng, canvas) for _ in range(per_style)),
+            np.full(per_style, digit, np.uint8),
+        )
     if marked is not None and per_mark:
         x, y = marked
         for mark, digit in MARKS.items():
@@ -292,5 +314,12 @@ def style_inputs(per_style: int, seed: int, canvas: tuple[int, int] = TRAIN_CANV
 
 def style_test_set(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 300) -> dict[str, tuple]:
     """The style test set: its own seed, larger canvases, and MNIST's test digits for marks and re-drawings."""
-    return style_inputs(per_style, STYLE_TEST_SEED, TEST_CANVAS, marked=(x_test, y_test), per_mark=per_style,
-                        pen=(x_test, y_test), pen_count=10 * per_style)
+    return style_inputs(
+        per_style,
+        STYLE_TEST_SEED,
+        TEST_CANVAS,
+        marked=(x_test, y_test),
+        per_mark=per_style,
+        pen=(x_test, y_test),
+        pen_count=10 * per_style,
+    )

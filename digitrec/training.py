@@ -53,7 +53,7 @@ class TrainConfig:
     out: str = str(WEIGHTS)  # where the model, its metadata and its card are written
 
     @classmethod
-    def from_args(cls, argv: list[str] | None = None) -> "TrainConfig":
+    def from_args(cls, argv: list[str] | None = None) -> TrainConfig:
         """Parse command-line overrides: every field is an option (``--batch-size 64``)."""
         return parse_args(argv)[0]
 
@@ -147,8 +147,14 @@ def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
     if not (cfg.per_style or cfg.per_mark or cfg.pen_redraws):
         return None
     # The marks and the pen re-drawings take digits from the end of the split, the same ones each run.
-    sets = style_inputs(cfg.per_style, cfg.seed + 100, marked=(x[::-1], y[::-1]), per_mark=cfg.per_mark,
-                        pen=(x[::-1], y[::-1]), pen_count=cfg.pen_redraws)
+    sets = style_inputs(
+        cfg.per_style,
+        cfg.seed + 100,
+        marked=(x[::-1], y[::-1]),
+        per_mark=cfg.per_mark,
+        pen=(x[::-1], y[::-1]),
+        pen_count=cfg.pen_redraws,
+    )
     inputs = np.concatenate([v[0] for v in sets.values()])
     labels = np.concatenate([v[1] for v in sets.values()])
     print(f"handwriting styles mixed in: {len(inputs)} renderings in {len(sets)} styles")
@@ -223,15 +229,30 @@ def train(cfg: TrainConfig, data=None) -> dict:
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience),
         ]
         start = time.time()
-        history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            callbacks=callbacks,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
         minutes = (time.time() - start) / 60
         model.load_weights(best)
 
     val_loss, val_acc = model.evaluate(val_ds, verbose=0)
     best_epoch = int(np.argmin(history.history["val_loss"])) + 1
     print(f"best epoch {best_epoch}: validation accuracy {val_acc:.4%}, trained {minutes:.1f} min")
-    save(model, cfg, history.history, {"val_accuracy": float(val_acc), "val_loss": float(val_loss),
-                                       "best_epoch": best_epoch, "train_minutes": round(minutes, 1)})
+    save(
+        model,
+        cfg,
+        history.history,
+        {
+            "val_accuracy": float(val_acc),
+            "val_loss": float(val_loss),
+            "best_epoch": best_epoch,
+            "train_minutes": round(minutes, 1),
+        },
+    )
     return history.history
 
 

@@ -16,8 +16,17 @@ from digitrec.constants import CLASS_NAMES
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # the model shipped with the app
 KERAS_FILES = ("config.json", "model.weights.h5")  # what a folder needs to load at all
 # Everything a model folder (and a model repo on the Hub) holds; nothing else is uploaded or downloaded.
-MODEL_FILES = ("config.json", "metadata.json", "model.weights.h5", "training.json", "metrics.json",
-               "calibration.npz", "README.md", "confusion_matrix.png", "training_curves.png")
+MODEL_FILES = (
+    "config.json",
+    "metadata.json",
+    "model.weights.h5",
+    "training.json",
+    "metrics.json",
+    "calibration.npz",
+    "README.md",
+    "confusion_matrix.png",
+    "training_curves.png",
+)
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -68,8 +77,10 @@ def class_names(info: dict, outputs: int, folder: str | Path) -> tuple[str, ...]
     """The class names in ``info``, checked against the model's number of outputs."""
     names = info.get("class_names", list(CLASS_NAMES))
     if not isinstance(names, list | tuple) or len(names) != outputs or not all(isinstance(n, str) for n in names):
-        raise WeightsNotFoundError(f"{Path(folder) / 'training.json'}: class_names must be {outputs} strings, one "
-                                   f"per model output; got {str(names)[:80]}")
+        raise WeightsNotFoundError(
+            f"{Path(folder) / 'training.json'}: class_names must be {outputs} strings, one "
+            f"per model output; got {str(names)[:80]}"
+        )
     return tuple(names)
 
 

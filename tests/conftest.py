@@ -13,7 +13,6 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -138,8 +138,11 @@ class Handler(BaseHTTPRequestHandler):
         url = f"http://{self.headers['Host']}/{prefix}{repo_id}"
         if (kind, repo_id) in self.state.repos:
             return self._send(409, {"error": "You already created this repo", "url": url})
-        repo = Repo(kind=kind, private=payload.get("visibility") == "private" or bool(payload.get("private")),
-                    sdk=payload.get("sdk"))
+        repo = Repo(
+            kind=kind,
+            private=payload.get("visibility") == "private" or bool(payload.get("private")),
+            sdk=payload.get("sdk"),
+        )
         self.state.commit(repo, {".gitattributes": b"*.h5 filter=lfs diff=lfs merge=lfs -text\n"})
         self.state.repos[(kind, repo_id)] = repo
         self._send(200, {"url": url, "name": repo_id})
@@ -174,8 +177,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error(400, "BadRequest", f"{key} is not implemented by this test server")
         oid = self.state.commit(r, files, branch=unquote(rev))
         prefix = "" if t == "models" else f"{t}/"
-        self._send(200, {"commitUrl": f"http://{self.headers['Host']}/{prefix}{repo}/commit/{oid}",
-                         "commitOid": oid, "success": True})
+        self._send(
+            200,
+            {
+                "commitUrl": f"http://{self.headers['Host']}/{prefix}{repo}/commit/{oid}",
+                "commitOid": oid,
+                "success": True,
+            },
+        )
 
     def info(self, t, repo, rev="main"):
         found = self._repo_rev(TYPES[t], repo, rev)
@@ -183,8 +192,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         r, oid = found
         siblings = [{"rfilename": p} for p in sorted(r.commits[oid])]
-        self._send(200, {"id": repo, "modelId": repo, "sha": oid, "private": r.private, "gated": r.gated,
-                         "siblings": siblings, "sdk": r.sdk, "tags": [], "downloads": 0, "likes": 0})
+        self._send(
+            200,
+            {
+                "id": repo,
+                "modelId": repo,
+                "sha": oid,
+                "private": r.private,
+                "gated": r.gated,
+                "siblings": siblings,
+                "sdk": r.sdk,
+                "tags": [],
+                "downloads": 0,
+                "likes": 0,
+            },
+        )
 
     def tree(self, t, repo, rev, sub=""):
         found = self._repo_rev(TYPES[t], repo, rev)
@@ -192,8 +214,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         files = found[0].commits[found[1]]
         prefix = (sub or "").strip("/")
-        entries = [{"type": "file", "oid": _sha1(c), "size": len(c), "path": p} for p, c in sorted(files.items())
-                   if not prefix or p.startswith(prefix + "/")]
+        entries = [
+            {"type": "file", "oid": _sha1(c), "size": len(c), "path": p}
+            for p, c in sorted(files.items())
+            if not prefix or p.startswith(prefix + "/")
+        ]
         self._send(200, entries)
 
     def resolve(self, t, repo, rev, file, head=False):
@@ -241,7 +266,7 @@ class HubServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

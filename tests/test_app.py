@@ -77,12 +77,21 @@ def bomb_png(tmp_path) -> str:
     "make_args, api_name, message",
     [
         (lambda t: ({"background": None, "layers": [], "composite": None},), "/predict", "no digit found"),
-        (lambda t: (sketch(save(Image.new("RGBA", (400, 400), "white"), t / "erased.png")),), "/predict",
-         "no digit found"),
-        (lambda t: (handle_file(save(Image.new("RGB", (64, 64), "white"), t / "blank.png")),), "/predict_image",
-         "no digit found"),
-        (lambda t: (handle_file(str((t / "notes.txt").write_text("hello") and t / "notes.txt")),), "/predict_image",
-         "not a readable image"),
+        (
+            lambda t: (sketch(save(Image.new("RGBA", (400, 400), "white"), t / "erased.png")),),
+            "/predict",
+            "no digit found",
+        ),
+        (
+            lambda t: (handle_file(save(Image.new("RGB", (64, 64), "white"), t / "blank.png")),),
+            "/predict_image",
+            "no digit found",
+        ),
+        (
+            lambda t: (handle_file(str((t / "notes.txt").write_text("hello") and t / "notes.txt")),),
+            "/predict_image",
+            "not a readable image",
+        ),
         (lambda t: (handle_file(corrupt_png(t)),), "/predict_image", "not a readable image"),
         (lambda t: (handle_file(bomb_png(t)),), "/predict_image", "limit"),
         (lambda t: ("just a string",), "/predict", "validation error"),
@@ -148,9 +157,11 @@ def test_curl_calls_can_keep_one_session(server_url, tmp_path):
 
 def test_the_server_process_is_tuned_and_tests_are_not():
     # tune_process() changes the whole interpreter, so only `python app.py` calls it, in its own process.
-    code = ("import sys, gc; from digitrec.serving import tune_process; before = sys.getswitchinterval(); "
-            "tune_process(); print(before, sys.getswitchinterval(), gc.get_freeze_count() > 0, "
-            "sys.modules.get('matplotlib', 'absent'))")
+    code = (
+        "import sys, gc; from digitrec.serving import tune_process; before = sys.getswitchinterval(); "
+        "tune_process(); print(before, sys.getswitchinterval(), gc.get_freeze_count() > 0, "
+        "sys.modules.get('matplotlib', 'absent'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0.005", "0.0005", "True", "None"]
     assert sys.getswitchinterval() == 0.005  # this test process, which runs the app too, is left alone
@@ -181,7 +192,8 @@ def test_recognize_endpoint_gives_a_verdict(client, tmp_path):
     assert len(digit["probabilities"]) == 10
     from digitrec.render import render_shape
 
-    grid = client.predict(sketch(save(render_shape("grid", np.random.default_rng(0)), tmp_path / "grid.png")),
-                          api_name="/recognize")
+    grid = client.predict(
+        sketch(save(render_shape("grid", np.random.default_rng(0)), tmp_path / "grid.png")), api_name="/recognize"
+    )
     assert grid["is_digit"] is False and grid["digit"] is None
     assert sum(grid["probabilities"].values()) == pytest.approx(1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 
 import pytest
@@ -11,8 +12,15 @@ from digitrec.render import STROKES
 from digitrec.serving import DRAW_PROMPT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +94,9 @@ def test_an_example_is_recognized_after_a_clear(page):
 
 
 def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, artifacts):
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                is_mobile=True, has_touch=True)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = phone.new_page()
     page.goto(server_url, wait_until="networkidle")
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
@@ -103,7 +112,7 @@ def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, ar
         points = [(x0 + x * side, y0 + y * side) for x, y in stroke]
         start = {"x": points[0][0], "y": points[0][1]}
         touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [start]})
-        for (ax, ay), (bx, by) in zip(points, points[1:]):
+        for (ax, ay), (bx, by) in itertools.pairwise(points):
             for t in range(1, 16):
                 x, y = ax + (bx - ax) * t / 15, ay + (by - ay) * t / 15
                 touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})

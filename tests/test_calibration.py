@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def test_bundled_weights_come_with_a_calibration(recognizer):
 
 
 def test_real_mnist_digits_are_digits(recognizer, mnist_sample):
-    x, y = mnist_sample
+    x, _y = mnist_sample
     assert flagged(recognizer, from_uint8(x)).sum() <= 4  # of 200 (20 per class); 0.78% of the full test set
 
 
@@ -57,10 +58,9 @@ def test_fashion_mnist_is_not_a_digit(recognizer):
     clothes = []
     with np.load(TESTS / "fashion_sample.npz") as d:
         for img in d["x"]:
-            try:
+            # A few faint items are refused before the model even sees them.
+            with contextlib.suppress(EmptyImageError):
                 clothes.append(normalize(img))
-            except EmptyImageError:  # a few faint items are refused before the model even sees them
-                pass
     assert len(clothes) >= 90
     assert flagged(recognizer, np.stack(clothes)).mean() >= 0.9  # never seen by the detector
 
@@ -112,8 +112,10 @@ def test_fitted_temperature_repairs_an_overconfident_classifier():
     reported = logits * 2  # twice as sharp as the truth
     t = fit_temperature(reported, labels)
     assert t == pytest.approx(2.0, rel=0.1)
-    assert expected_calibration_error(softmax(reported, t), labels) < expected_calibration_error(
-        softmax(reported), labels) / 3
+    assert (
+        expected_calibration_error(softmax(reported, t), labels)
+        < expected_calibration_error(softmax(reported), labels) / 3
+    )
 
 
 def test_calibration_survives_save_and_load(recognizer, tmp_path):
@@ -121,7 +123,9 @@ def test_calibration_survives_save_and_load(recognizer, tmp_path):
     again = Calibration.load(tmp_path)
     assert again.temperature == recognizer.calibration.temperature
     assert again.threshold == recognizer.calibration.threshold
-    for a, b in zip(again.precisions + again.head, recognizer.calibration.precisions + recognizer.calibration.head):
+    for a, b in zip(
+        again.precisions + again.head, recognizer.calibration.precisions + recognizer.calibration.head, strict=True
+    ):
         np.testing.assert_array_equal(a, b)
     assert len(again.head) == len(recognizer.calibration.head) > 0
     assert Calibration.load(tmp_path / "missing") is None

@@ -16,8 +16,8 @@ from huggingface_hub import snapshot_download
 from packaging.requirements import Requirement
 
 from digitrec.hub import ROOT, HubError, deploy, push, space_files
-from digitrec.weights import WEIGHTS
 from digitrec.render import STROKES, draw_strokes
+from digitrec.weights import WEIGHTS
 from tests.conftest import _free_port
 
 
@@ -49,7 +49,7 @@ def test_mismatched_front_matter_is_refused_before_uploading(hub, tmp_path):
     readme = (root / "README.md").read_text()
     (root / "README.md").write_text(readme.replace("sdk_version: ", "sdk_version: 0.0.1  # was ", 1))
     before = len(hub.state.requests)
-    with pytest.raises(HubError, match="sdk_version.*gradio=="):
+    with pytest.raises(HubError, match=r"sdk_version.*gradio=="):
         deploy("alice/never", root=root)
     assert len(hub.state.requests) == before  # nothing was sent
     assert ("space", "alice/never") not in hub.state.repos
@@ -72,12 +72,18 @@ def test_the_uploaded_space_starts_and_answers(hub, tmp_path, model):
     checkout = Path(snapshot_download(space, repo_type="space", local_dir=str(tmp_path / "space")))
     requirements_are_met(checkout / "requirements.txt")
     port = _free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "HF_HOME": str(tmp_path / "space-hf-home"), "PYTHONPATH": ""}
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "HF_HOME": str(tmp_path / "space-hf-home"),
+        "PYTHONPATH": "",
+    }
     if model:
         env["DIGITREC_MODEL"] = hub.state.repos[("space", space)].variables["DIGITREC_MODEL"]
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=checkout, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         client = None
         deadline = time.time() + 120

@@ -22,12 +22,12 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageFile
 
 from digitrec import Recognizer, WeightsNotFoundError
-from digitrec.serving import load_for_app
-from digitrec.weights import WEIGHTS
+from digitrec.bounds import sweep_cache
 from digitrec.limits import MAX_LAYERS, MAX_NUMBER_DIGITS, MAX_PIXELS, MAX_UPLOAD_FILES
 from digitrec.preprocess import EmptyImageError, ImageTooLargeError, InvalidImageError, PreprocessError, normalize
 from digitrec.render import STROKES, draw_strokes
-from digitrec.bounds import sweep_cache
+from digitrec.serving import load_for_app
+from digitrec.weights import WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,8 +81,11 @@ def test_an_oversized_composite_is_refused_before_decoding(bomb, no_decoding):
 
 def test_a_number_wider_than_the_limit_is_refused_before_the_model_runs(recognizer):
     digits = MAX_NUMBER_DIGITS + 4
-    img = draw_strokes([[(i / digits + 0.01, 0.2), (i / digits + 0.04, 0.8)] for i in range(digits)],
-                       size=(200 * digits, 300), width=20)
+    img = draw_strokes(
+        [[(i / digits + 0.01, 0.2), (i / digits + 0.04, 0.8)] for i in range(digits)],
+        size=(200 * digits, 300),
+        width=20,
+    )
     with pytest.raises(InvalidImageError, match=f"at most {MAX_NUMBER_DIGITS}"):
         recognizer.predict_number(img)
 
@@ -116,7 +119,8 @@ blank_values = st.one_of(
     st.integers(0, 255).map(lambda v: np.full((32, 48), v, np.uint8)),
     st.floats(0, 1).map(lambda v: np.full((40, 40), v, np.float32)),
     st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)).map(
-        lambda c: Image.new("RGB", (60, 30), c)),
+        lambda c: Image.new("RGB", (60, 30), c)
+    ),
     st.integers(0, 255).map(lambda a: Image.new("RGBA", (50, 50), (0, 0, 0, 0))),
 )
 
@@ -130,16 +134,28 @@ def test_fuzz_a_blank_image_is_never_a_digit(value):
 
 arrays = hnp.arrays(
     dtype=st.sampled_from([np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64, np.bool_]),
-    shape=st.one_of(hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
-                    st.tuples(st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 2, 3, 4, 5])),
-                    hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6)),
+    shape=st.one_of(
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
+        st.tuples(st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 2, 3, 4, 5])),
+        hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=6),
+    ),
 )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(arrays, st.binary(max_size=200), st.text(max_size=50), st.integers(), st.none(),
-                 st.dictionaries(st.sampled_from(["composite", "layers", "background", "x"]),
-                                 st.one_of(st.none(), st.text(max_size=10), st.lists(st.none(), max_size=3)))))
+@given(
+    st.one_of(
+        arrays,
+        st.binary(max_size=200),
+        st.text(max_size=50),
+        st.integers(),
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(["composite", "layers", "background", "x"]),
+            st.one_of(st.none(), st.text(max_size=10), st.lists(st.none(), max_size=3)),
+        ),
+    )
+)
 def test_fuzz_normalize_only_raises_documented_errors(value):
     try:
         out = normalize(value)
@@ -185,10 +201,21 @@ def test_a_pickled_calibration_is_refused(tmp_path):
 def test_a_keras_config_with_a_lambda_layer_is_refused(tmp_path):
     folder = _broken_folder(tmp_path, "metadata.json", (WEIGHTS / "metadata.json").read_text())
     config = json.loads((folder / "config.json").read_text())
-    config["config"]["layers"].append({"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-                                       "config": {"name": "evil", "function": {"class_name": "__lambda__", "config": {
-                                           "code": "print('pwned')", "defaults": None, "closure": None}}},
-                                       "inbound_nodes": []})
+    config["config"]["layers"].append(
+        {
+            "module": "keras.layers",
+            "class_name": "Lambda",
+            "registered_name": None,
+            "config": {
+                "name": "evil",
+                "function": {
+                    "class_name": "__lambda__",
+                    "config": {"code": "print('pwned')", "defaults": None, "closure": None},
+                },
+            },
+            "inbound_nodes": [],
+        }
+    )
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
         Recognizer.load(folder)
@@ -202,8 +229,14 @@ def test_a_bad_model_environment_setting_falls_back_to_the_bundled_weights(capsy
 
 @pytest.mark.parametrize("model", ["hf://../..", "/nonexistent/model"])
 def test_a_bad_model_option_is_one_error_line_and_exit_1(model):
-    run = subprocess.run([sys.executable, "app.py", "--model", model], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    run = subprocess.run(
+        [sys.executable, "app.py", "--model", model],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines()[-1].startswith("error: ")
@@ -246,8 +279,9 @@ class PeakRSS:
 
 
 def _predict_ok(client, digit_png):
-    result = client.predict({"background": None, "layers": [], "composite": handle_file(digit_png)},
-                            api_name="/predict")
+    result = client.predict(
+        {"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict"
+    )
     assert result["label"] == "3"
 
 
@@ -300,8 +334,17 @@ def test_an_unreadable_file_in_a_sketchpad_gets_a_clear_message(client, tmp_path
 def test_paths_outside_the_cache_are_refused(server_url):
     from tests.test_app import call_route
 
-    event, payload = call_route(server_url, "predict", [{"background": None, "layers": [], "composite": {
-        "path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}}])
+    event, payload = call_route(
+        server_url,
+        "predict",
+        [
+            {
+                "background": None,
+                "layers": [],
+                "composite": {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}},
+            }
+        ],
+    )
     assert event == "error" and "root:" not in json.dumps(payload)
     for path in ("/etc/passwd", "../../../../etc/passwd"):
         r = httpx.get(f"{server_url}/gradio_api/file={path}", timeout=10)
@@ -320,17 +363,30 @@ def test_uploads_with_too_many_files_are_refused(server_url, client, digit_png):
 def test_hostile_upload_filenames_stay_inside_the_cache(server_url):
     from gradio.utils import get_upload_folder
 
-    r = httpx.post(server_url + "/gradio_api/upload",
-                   files={"files": ("../../../../tmp/evil.png", b"\x89PNG" + bytes(10), "image/png")}, timeout=30)
+    r = httpx.post(
+        server_url + "/gradio_api/upload",
+        files={"files": ("../../../../tmp/evil.png", b"\x89PNG" + bytes(10), "image/png")},
+        timeout=30,
+    )
     stored = Path(r.json()[0]).resolve()
     assert stored.is_relative_to(Path(get_upload_folder()).resolve())
 
 
 def test_a_sketchpad_blob_with_a_huge_layer_index_is_refused(server_url, client, digit_png):
-    data = {"component_id": "1", "session_hash": "s", "fn_name": "accept_blobs", "type": "layer",
-            "index": str(10**9), "id": "x"}
-    r = httpx.post(server_url + "/gradio_api/component_server", data=data,
-                   files={"file": ("blob", b"\x89PNG" + bytes(10), "image/png")}, timeout=30)
+    data = {
+        "component_id": "1",
+        "session_hash": "s",
+        "fn_name": "accept_blobs",
+        "type": "layer",
+        "index": str(10**9),
+        "id": "x",
+    }
+    r = httpx.post(
+        server_url + "/gradio_api/component_server",
+        data=data,
+        files={"file": ("blob", b"\x89PNG" + bytes(10), "image/png")},
+        timeout=30,
+    )
     assert r.status_code == 400 and f"at most {MAX_LAYERS} layers" in r.text
     _predict_ok(client, digit_png)
 

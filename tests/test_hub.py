@@ -24,11 +24,18 @@ def pushed(hub):
 
 def test_push_uploads_the_keras_layout_with_a_model_card(hub, pushed):
     files = hub.files("model", "alice/digits")
-    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json",
-            "calibration.npz"} <= set(files)
+    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json", "calibration.npz"} <= set(
+        files
+    )
     card = files["README.md"].decode()
-    for expected in ("library_name: keras", "license: mit", "ylecun/mnist", "model-index", "accuracy",
-                     'keras.saving.load_model("hf://alice/digits")'):
+    for expected in (
+        "library_name: keras",
+        "license: mit",
+        "ylecun/mnist",
+        "model-index",
+        "accuracy",
+        'keras.saving.load_model("hf://alice/digits")',
+    ):
         assert expected in card
     metrics = json.loads(files["metrics.json"])
     assert f"{metrics['mnist_test_accuracy']:.4g}"[:5] in card
@@ -120,7 +127,7 @@ def test_corrupt_download_is_refused(hub, fresh_hub_cache, tmp_path):
     shutil.copytree(WEIGHTS, broken)
     (broken / "model.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     push("alice/broken", broken)
-    with pytest.raises(WeightsNotFoundError, match="hf://alice/broken.*could not be loaded"):
+    with pytest.raises(WeightsNotFoundError, match=r"hf://alice/broken.*could not be loaded"):
         Recognizer.load("hf://alice/broken")
 
 

@@ -13,10 +13,8 @@ from PIL import Image
 
 from digitrec import EmptyImageError, Recognizer, WeightsNotFoundError
 from digitrec.constants import CLASS_NAMES
-from digitrec.serving import load_for_app
-from digitrec.weights import WEIGHTS
 from digitrec.render import STROKES, STYLES, draw_strokes, render_on_canvas
-
+from digitrec.weights import WEIGHTS
 
 
 def best(probs: dict[str, float]) -> str:
@@ -35,7 +33,7 @@ def test_bundled_weights_are_the_keras_hub_layout():
 def test_bundled_model_classifies_real_mnist_digits(recognizer, mnist_sample):
     x, y = mnist_sample
     probs = recognizer.predict_batch(list(x))
-    accuracy = np.mean([best(p) == str(label) for p, label in zip(probs, y)])
+    accuracy = np.mean([best(p) == str(label) for p, label in zip(probs, y, strict=True)])
     assert accuracy >= 0.99
 
 
@@ -63,14 +61,18 @@ def test_canvas_drawings_of_mnist_digits_are_recognized(recognizer, mnist_sample
     rng = np.random.default_rng(7)
     canvases = [render_on_canvas(d, rng, style=STYLES[i % len(STYLES)]) for i, d in enumerate(x[::2])]
     probs = recognizer.predict_batch(canvases)
-    accuracy = np.mean([best(p) == str(label) for p, label in zip(probs, y[::2])])
+    accuracy = np.mean([best(p) == str(label) for p, label in zip(probs, y[::2], strict=True)])
     assert accuracy >= 0.97
 
 
 @pytest.mark.parametrize("name", sorted(STROKES))
 def test_hand_drawn_strokes_in_several_styles(recognizer, name):
     expected = name.split("_")[0]
-    for ink, paper, mode in [("black", "white", "RGB"), ("white", "black", "L"), ((0, 0, 255, 255), (0, 0, 0, 0), "RGBA")]:
+    for ink, paper, mode in [
+        ("black", "white", "RGB"),
+        ("white", "black", "L"),
+        ((0, 0, 255, 255), (0, 0, 0, 0), "RGBA"),
+    ]:
         img = draw_strokes(STROKES[name], size=(500, 500), width=28, ink=ink, paper=paper, mode=mode)
         assert best(recognizer.predict(img)) == expected, (name, mode)
 
@@ -87,7 +89,7 @@ def test_empty_canvas_is_an_error_not_a_prediction(recognizer):
 
 
 def test_missing_weights_say_how_to_get_them(tmp_path):
-    with pytest.raises(WeightsNotFoundError, match="python train.py"):
+    with pytest.raises(WeightsNotFoundError, match=r"python train\.py"):
         Recognizer.load(tmp_path)
 
 

@@ -20,7 +20,6 @@ from digitrec.preprocess import (
 from digitrec.render import STROKES, STYLES, draw_strokes, paint, render_on_canvas
 
 
-
 def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
     ys, xs = np.indices(x.shape)
     return float((ys * x).sum() / x.sum()), float((xs * x).sum() / x.sum())
@@ -127,8 +126,11 @@ def test_accepts_every_input_kind(tmp_path, mnist_sample):
         "png bytes": path.read_bytes(),
         "jpeg bytes": buf.getvalue(),
         "sketchpad composite": {"background": None, "layers": [], "composite": rgba},
-        "sketchpad layers": {"background": Image.new("RGBA", rgb.size, "white"), "layers": [paint(
-            Image.fromarray(digit).resize((280, 280)), "transparent")], "composite": None},
+        "sketchpad layers": {
+            "background": Image.new("RGBA", rgb.size, "white"),
+            "layers": [paint(Image.fromarray(digit).resize((280, 280)), "transparent")],
+            "composite": None,
+        },
         "sketchpad file dict": {"composite": {"path": str(path)}, "layers": [], "background": None},
     }
     for name, value in inputs.items():
@@ -217,7 +219,7 @@ def _tight(digit: np.ndarray, scale: float, polarity: str) -> Image.Image:
 @pytest.mark.parametrize("scale", [0.8, 1, 3, 8])  # 16-20 px up to about 160 px
 def test_a_tight_crop_reads_like_the_same_digit_with_a_margin(mnist_sample, recognizer, scale, polarity):
     # Ink on every edge: the border is not paper, so the paper's noise floor must not come from it.
-    x, y = mnist_sample
+    x, _y = mnist_sample
     refused, agree = 0, 0
     for digit in x[::4]:
         try:
@@ -242,11 +244,16 @@ def test_a_tight_crop_of_a_transparent_drawing_reads_like_one_with_a_margin(mnis
 
 def _photo_stored_with_orientation(img: Image.Image, orientation: int) -> bytes:
     """``img`` saved the way a phone stores it: pixels as the sensor saw them, and the EXIF tag to undo that."""
-    stored = {1: lambda i: i, 2: lambda i: i.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-              3: lambda i: i.transpose(Image.Transpose.ROTATE_180),
-              4: lambda i: i.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
-              5: lambda i: i.transpose(Image.Transpose.TRANSPOSE), 6: lambda i: i.transpose(Image.Transpose.ROTATE_90),
-              7: lambda i: i.transpose(Image.Transpose.TRANSVERSE), 8: lambda i: i.transpose(Image.Transpose.ROTATE_270)}
+    stored = {
+        1: lambda i: i,
+        2: lambda i: i.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        3: lambda i: i.transpose(Image.Transpose.ROTATE_180),
+        4: lambda i: i.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+        5: lambda i: i.transpose(Image.Transpose.TRANSPOSE),
+        6: lambda i: i.transpose(Image.Transpose.ROTATE_90),
+        7: lambda i: i.transpose(Image.Transpose.TRANSVERSE),
+        8: lambda i: i.transpose(Image.Transpose.ROTATE_270),
+    }
     exif = Image.Exif()
     exif[0x0112] = orientation
     buf = io.BytesIO()
@@ -261,6 +268,12 @@ def test_exif_orientation_is_applied_on_every_decoding_path(tmp_path, orientatio
     data = _photo_stored_with_orientation(upright, orientation)
     path = tmp_path / "photo.jpg"
     path.write_bytes(data)
-    for value in (data, path, str(path), Image.open(path), {"composite": {"path": str(path)}},
-                  {"composite": None, "background": Image.open(path), "layers": []}):
+    for value in (
+        data,
+        path,
+        str(path),
+        Image.open(path),
+        {"composite": {"path": str(path)}},
+        {"composite": None, "background": Image.open(path), "layers": []},
+    ):
         assert np.abs(normalize(value) - reference).mean() < 0.03, (orientation, type(value).__name__)

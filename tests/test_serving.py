@@ -67,7 +67,7 @@ def test_api_handlers_answer_and_refuse_with_the_reason(recognizer):
     assert max(probs, key=probs.get) == "7"
     assert api_recognize(recognizer, seven)["digit"] == "7"
     assert api_recognize(recognizer, render_shape("star", np.random.default_rng(1)))["digit"] is None
-    with pytest.raises(gr.Error, match="no digit found"):
+    with pytest.raises(gr.Error, match="no digits found"):
         api_predict_number(recognizer, Image.new("L", (400, 200), 255))
     with pytest.raises(gr.Error) as info:
         api_predict(recognizer, {"background": None, "layers": [], "composite": None})

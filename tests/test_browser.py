@@ -11,6 +11,8 @@ from playwright.sync_api import expect, sync_playwright
 from digitrec.render import STROKES
 from digitrec.serving import DRAW_PROMPT
 
+pytestmark = pytest.mark.slow  # a real Chromium
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -47,7 +49,7 @@ def draw(page, strokes) -> None:
         page.mouse.move(x0 + stroke[0][0] * side, y0 + stroke[0][1] * side)
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(x0 + x * side, y0 + y * side, steps=15)
+            page.mouse.move(x0 + x * side, y0 + y * side, steps=3)
         page.mouse.up()
         page.wait_for_timeout(150)
 
@@ -79,7 +81,7 @@ def test_clearing_right_after_a_stroke_leaves_no_stale_result(page, delay_ms):
     draw(page, STROKES["4_open"])
     page.wait_for_timeout(delay_ms)
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
-    page.wait_for_timeout(3000)  # long enough for any late result to land
+    page.wait_for_timeout(2000)  # long enough for any late result to land (results take ~0.1 s here)
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=100)
     expect(page.locator("#label")).not_to_contain_text("%", timeout=100)
 
@@ -113,8 +115,8 @@ def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, ar
         start = {"x": points[0][0], "y": points[0][1]}
         touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [start]})
         for (ax, ay), (bx, by) in itertools.pairwise(points):
-            for t in range(1, 16):
-                x, y = ax + (bx - ax) * t / 15, ay + (by - ay) * t / 15
+            for t in range(1, 4):
+                x, y = ax + (bx - ax) * t / 3, ay + (by - ay) * t / 3
                 touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         page.wait_for_timeout(150)

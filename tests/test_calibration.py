@@ -14,8 +14,6 @@ from digitrec.preprocess import EmptyImageError, from_uint8, normalize
 from digitrec.render import (
     DIGIT_LIKE_LETTERS,
     SHAPES,
-    STROKES,
-    draw_strokes,
     render_letters,
     render_number,
     render_on_canvas,
@@ -43,15 +41,6 @@ def test_digits_drawn_on_canvases_are_digits(recognizer, mnist_sample):
     rng = np.random.default_rng(5)
     drawn = np.stack([normalize(render_on_canvas(d, rng)) for d in mnist_sample[0][:100]])
     assert flagged(recognizer, drawn).sum() <= 2
-
-
-@pytest.mark.parametrize("width", [12, 20, 28, 40])
-def test_pen_drawn_digits_in_other_styles_are_digits(recognizer, width):
-    # Clean strokes as the Sketchpad draws them: a 1 with a flag, a crossed 7, a slashed 0, ...
-    for name, strokes in STROKES.items():
-        result = recognizer.recognize(draw_strokes(strokes, width=width))
-        assert result.is_digit, (name, width)
-        assert result.digit == name[0]
 
 
 def test_fashion_mnist_is_not_a_digit(recognizer):

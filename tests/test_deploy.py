@@ -63,6 +63,7 @@ def requirements_are_met(requirements: Path) -> None:
             assert req.specifier.contains(metadata.version(req.name), prereleases=True), line
 
 
+@pytest.mark.slow  # starts the deployed app in a subprocess
 @pytest.mark.parametrize("model", [None, "hf://alice/digits-at-start"], ids=["bundled weights", "hub model"])
 def test_the_uploaded_space_starts_and_answers(hub, tmp_path, model):
     space = f"alice/live-{'hub' if model else 'bundled'}"

@@ -227,6 +227,7 @@ def test_a_bad_model_environment_setting_falls_back_to_the_bundled_weights(capsy
     assert "serving the bundled weights" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["hf://../..", "/nonexistent/model"])
 def test_a_bad_model_option_is_one_error_line_and_exit_1(model):
     run = subprocess.run(

@@ -29,6 +29,7 @@ def test_unknown_architecture_is_refused():
         build_model("transformer")
 
 
+@pytest.mark.slow
 def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
     from digitrec import Recognizer
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install the test tools into .venv and run every test, the real-browser test included.
-# Extra arguments go to pytest, e.g. `bash test.sh -k preprocess`.
+# Install the test tools into .venv and run every test, the real-browser tests included.
+# Extra arguments go to pytest, e.g. `bash test.sh -m "not slow"` (the fast subset) or `-k preprocess`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements-test.txt
+.venv/bin/python -m pip install --quiet -r requirements-test.txt -e .
 
 # Playwright drives Debian's Chromium; `playwright install` would download a browser instead.
 if ! command -v chromium >/dev/null 2>&1; then

@@ -37,6 +37,7 @@ from digitrec.serving import (
     api_predict,
     api_predict_number,
     api_recognize,
+    keep_connections_open,
     load_for_app,
     show_drawing,
     show_inside,
@@ -187,14 +188,20 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     cache = get_upload_folder()
     start_cache_sweeper(demo, cache)
     limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache))
-    return demo.launch(
+    block = not launch_kwargs.pop("prevent_thread_lock", False)
+    started = demo.launch(
         max_file_size=MAX_FILE_BYTES,
         show_error=True,
         css=CSS,
         js=f"() => {{ {PAGE_JS}\nwindow.digitrec.setup(); }}",
         app_kwargs={"middleware": [limits]},
+        prevent_thread_lock=True,
         **launch_kwargs,
     )
+    keep_connections_open(demo.server)
+    if block:
+        demo.block_thread()
+    return started
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ Each piece works around a named Gradio 6 behaviour, so it can go when Gradio cha
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -29,6 +30,9 @@ from digitrec.limits import (
 log = logging.getLogger(__name__)
 
 FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/component_server")
+CALL_ROUTE = "/gradio_api/call/"  # the documented HTTP route: POST /gradio_api/call/NAME
+CALL_BODY_BYTES = 1024 * 1024  # a call names uploaded files; it carries no image itself
+MAX_VALUE_CHARS = 4096  # the longest path Linux accepts
 BLOB_STORE_BYTES = 64 * 1024 * 1024  # Sketchpad images waiting for their event, all visitors together
 
 
@@ -83,13 +87,14 @@ def _blob_bytes(blobs) -> int:
 
 
 class RequestLimits:
-    """ASGI middleware: bounds the two routes that take files before any handler runs.
+    """ASGI middleware: bounds the routes that take files, and checks calls, before any handler runs.
 
     ``/gradio_api/upload`` and ``/gradio_api/component_server`` (where the Sketchpad sends its
     images) accept up to 1,000 files of ``max_file_size`` each in Gradio 6. Here a request may
     carry at most :data:`MAX_UPLOAD_FILES` files and their bytes, and a Sketchpad image's layer
     index must be below :data:`MAX_LAYERS` (Gradio grows a list to any index it is sent). After
-    each upload the cache is swept (:func:`sweep_cache`), at most once a second.
+    each upload the cache is swept (:func:`sweep_cache`), at most once a second. A call
+    (``POST /gradio_api/call/NAME``) may be at most :data:`CALL_BODY_BYTES` and must send its input.
     """
 
     def __init__(self, app, sweep=None) -> None:
@@ -97,36 +102,29 @@ class RequestLimits:
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope.get("method") != "POST" or not path.endswith(FILE_ROUTES):
+        is_call = CALL_ROUTE in path
+        if scope["type"] != "http" or scope.get("method") != "POST" or not (path.endswith(FILE_ROUTES) or is_call):
             return await self.app(scope, receive, send)
-        cap = MAX_UPLOAD_FILES * MAX_FILE_BYTES + 64 * 1024
+        cap = CALL_BODY_BYTES if is_call else MAX_UPLOAD_FILES * MAX_FILE_BYTES + 64 * 1024
+        too_large = (
+            f"request too large: at most {cap // 2**20} MB"
+            if is_call
+            else f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each"
+        )
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
-            return await _refuse(
-                send, 413, f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each"
-            )
+            return await _refuse(send, 413, too_large)
         body = bytearray()
         while True:
             message = await receive()
             body += message.get("body", b"")
             if len(body) > cap:
-                return await _refuse(
-                    send,
-                    413,
-                    f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each",
-                )
+                return await _refuse(send, 413, too_large)
             if not message.get("more_body"):
                 break
-        files = body.count(b"filename=")
-        if files > MAX_UPLOAD_FILES:
-            return await _refuse(send, 413, f"too many files in one request: {files}; at most {MAX_UPLOAD_FILES}")
-        index = re.search(rb'name="index"\r\n\r\n([^\r]*)\r\n', bytes(body))
-        if (
-            index
-            and index.group(1) not in (b"", b"null")
-            and not (index.group(1).isdigit() and int(index.group(1)) < MAX_LAYERS)
-        ):
-            return await _refuse(send, 400, f"a Sketchpad may have at most {MAX_LAYERS} layers")
+        problem = _call_problem(path, bytes(body)) if is_call else _files_problem(bytes(body))
+        if problem:
+            return await _refuse(send, *problem)
 
         replayed = False
 
@@ -141,6 +139,52 @@ class RequestLimits:
         if self.sweep is not None and path.endswith("/upload") and time.monotonic() - self._last_sweep > 1:
             self._last_sweep = time.monotonic()
             await anyio.to_thread.run_sync(self.sweep)
+
+
+def _files_problem(body: bytes) -> tuple[int, str] | None:
+    files = body.count(b"filename=")
+    if files > MAX_UPLOAD_FILES:
+        return 413, f"too many files in one request: {files}; at most {MAX_UPLOAD_FILES}"
+    index = re.search(rb'name="index"\r\n\r\n([^\r]*)\r\n', body)
+    if (
+        index
+        and index.group(1) not in (b"", b"null")
+        and not (index.group(1).isdigit() and int(index.group(1)) < MAX_LAYERS)
+    ):
+        return 400, f"a Sketchpad may have at most {MAX_LAYERS} layers"
+    return None
+
+
+def _call_problem(path: str, body: bytes) -> tuple[int, str] | None:
+    """A call without its input. Gradio 6 answers ``"data": []`` with a message that names
+    ``<gradio.templates.Sketchpad object at 0x…>``; this says what to send instead."""
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        return 400, 'the body must be JSON: {"data": [...]}'
+    if isinstance(data, list) and data:
+        longest = max(_strings(data), key=len, default="")
+        if len(longest) > MAX_VALUE_CHARS:  # a path no file system has; Gradio would echo it whole
+            return 400, f"a value of {len(longest):,} characters; file paths and values are at most {MAX_VALUE_CHARS}"
+        return None
+    endpoint = path.split(CALL_ROUTE, 1)[1].split("/")[0]
+    wanted = (
+        'an uploaded image file: {"path": ..., "meta": {"_type": "gradio.FileData"}}'
+        if endpoint == "predict_image"
+        else 'a Sketchpad value: {"background": null, "layers": [], "composite": <uploaded image file>}'
+    )
+    return 422, f'/{endpoint} needs "data": [one value], {wanted}; see the API page or the README'
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 async def _refuse(send, status: int, message: str) -> None:

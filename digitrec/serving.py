@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 PREVIEW_SCALE = 8  # the 28x28 input is shown 224 px wide, one block per pixel
 # Python threads may take the GIL from each other this often (default 5 ms): see tune_process().
 SWITCH_INTERVAL_S = 0.0005
+KEEP_ALIVE_S = 65  # an idle keep-alive connection stays open this long: see keep_connections_open()
 
 # The page's own JavaScript (named functions under window.digitrec); app.py runs its setup on load.
 PAGE_JS = (Path(__file__).with_name("page.js")).read_text()
@@ -110,6 +111,18 @@ def tune_process() -> None:
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+def keep_connections_open(server) -> None:
+    """Keep idle HTTP connections open for :data:`KEEP_ALIVE_S` instead of uvicorn's 5 s.
+
+    Works around Gradio 6 starting uvicorn with its default 5 s keep-alive, the same expiry
+    as ``httpx``'s connection pool: a client that reuses a pooled connection just as the
+    server closes it gets a connection reset (``ReadError``) under sustained load. Servers
+    behind proxies commonly keep connections 60-75 s; clients then close theirs first.
+    Applies to connections accepted from now on (call it right after launch).
+    """
+    server.config.timeout_keep_alive = KEEP_ALIVE_S
 
 
 # ---- what the page shows ----------------------------------------------------------------------

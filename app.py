@@ -21,11 +21,14 @@ from starlette.middleware import Middleware
 
 from digitrec.bounds import RequestLimits, raw_sketchpad, start_cache_sweeper, sweep_cache, uploaded_file
 from digitrec.explain import Explainer
+from digitrec.feedback import LABELS, FeedbackStore
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer
 from digitrec.limits import HEAVY_WORKERS, MAX_FILE_BYTES, QUEUE_SIZE, WORKERS
 from digitrec.serving import (
     DRAW_PROMPT,
+    FEEDBACK_ASK,
+    FEEDBACK_NOTICE,
     INSIDE_PROMPT,
     INTRO,
     NUMBER_PROMPT,
@@ -37,8 +40,10 @@ from digitrec.serving import (
     api_predict,
     api_predict_number,
     api_recognize,
+    api_report,
     keep_connections_open,
     load_for_app,
+    show_correction,
     show_drawing,
     show_inside,
     show_number,
@@ -72,10 +77,11 @@ def sketchpad(**kwargs) -> gr.Sketchpad:
     )
 
 
-def build_app(rec: Recognizer) -> gr.Blocks:
+def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Blocks:
     """Wire the UI and the API endpoints (``/predict``, ``/predict_image``, ``/predict_number``,
-    ``/recognize``) to one recognizer."""
+    ``/recognize``, ``/report``) to one recognizer and one store of corrections."""
     explainer = Explainer(rec)
+    feedback = feedback or FeedbackStore.from_environment(os.environ)
     with gr.Blocks(title=TITLE) as demo:
         # The result panel is created first (rendered further down) so examples can fill it.
         shown = Shown(
@@ -90,6 +96,12 @@ def build_app(rec: Recognizer) -> gr.Blocks:
             with gr.Column(min_width=300):
                 with gr.Tab("Draw"):
                     sketch = sketchpad(canvas_size=CANVAS, label="Draw here (mouse, pen or finger)", elem_id="sketch")
+                    with gr.Row(visible=False, elem_id="wrong") as wrong:
+                        gr.Markdown(FEEDBACK_ASK)
+                        answers = [gr.Button(label, size="sm", min_width=36) for label in LABELS]
+                    correction = gr.Markdown(
+                        FEEDBACK_NOTICE.format(where=feedback.where), visible=False, elem_id="correction"
+                    )
                     examples = gr.Examples(
                         EXAMPLES, inputs=sketch, cache_examples=False, label="Or try an example", elem_id="examples"
                     )
@@ -133,6 +145,22 @@ def build_app(rec: Recognizer) -> gr.Blocks:
             **LIGHT,
         )
         sketch.clear(lambda: Shown(None, None, DRAW_PROMPT), None, list(shown), **private)
+        # "Wrong? It was a …" appears with a result and goes with it; a click keeps the correction.
+        shown.label.change(
+            lambda label: (
+                gr.Row(visible=label is not None),
+                gr.Markdown(FEEDBACK_NOTICE.format(where=feedback.where), visible=label is not None),
+            ),
+            shown.label,
+            [wrong, correction],
+            **private,
+        )
+        for button, label in zip(answers, LABELS, strict=True):
+
+            def correct(value, request: gr.Request, label=label):
+                return show_correction(feedback, rec, drawing(value), label, request.session_hash or "")
+
+            button.click(correct, sketch, correction, **private, **LIGHT)
         # Loading an example does not fire the Sketchpad's change event: recognize it on click.
         # (Not Examples(run_on_click=True): Gradio then decodes the Sketchpad value before the handler.)
         examples.load_input_event.then(
@@ -179,6 +207,18 @@ def build_app(rec: Recognizer) -> gr.Blocks:
             ("recognize", lambda v: api_recognize(rec, api_value(v)), api_sketch, gr.JSON(visible=False), LIGHT),
         ):
             gr.Button(visible=False).click(fn, source, output, api_name=name, **kind)
+
+        def report(value, file, label, request: gr.Request):
+            image = uploaded_file(file) if file is not None else api_value(value)
+            return api_report(feedback, rec, image, label, request.session_hash or "")
+
+        gr.Button(visible=False).click(
+            report,
+            [api_sketch, gr.File(visible=False), gr.Textbox(visible=False)],
+            gr.JSON(visible=False),
+            api_name="report",
+            **LIGHT,
+        )
     return demo
 
 

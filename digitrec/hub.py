@@ -2,7 +2,7 @@
 
     python -m digitrec.hub pull USER/REPO [--revision REV] [--to DIR]
     python -m digitrec.hub push USER/REPO [--private] [--message MSG]
-    python -m digitrec.hub deploy USER/SPACE [--private] [--model hf://USER/REPO[@REV]]
+    python -m digitrec.hub deploy USER/SPACE [--private] [--model hf://USER/REPO[@REV]] [--feedback-repo USER/DATASET]
 
 Model repos use the layout Keras 3 writes for ``model.save("hf://…")``, so
 ``keras.saving.load_model("hf://USER/REPO")`` works for anyone. Downloads go through
@@ -33,6 +33,7 @@ from digitrec.card import build_model_card
 from digitrec.weights import MODEL_FILES, WEIGHTS
 
 ROOT = WEIGHTS.parent  # the project: what a Space deploys
+FEEDBACK_REPO_ENV = "DIGITREC_FEEDBACK_REPO"  # a Space variable naming the dataset repo corrections go to
 MODEL_ENV = "DIGITREC_MODEL"  # a Space variable (or shell variable) naming the model to serve
 
 
@@ -162,8 +163,14 @@ def check_space_config(root: Path = ROOT) -> dict:
     return meta
 
 
-def deploy(space_id: str, private: bool = False, model: str | None = None, root: Path = ROOT):
+def deploy(
+    space_id: str, private: bool = False, model: str | None = None, root: Path = ROOT, feedback_repo: str | None = None
+):
     """Create or update a Gradio Space with the app; bundled weights, or a model repo pulled at start.
+
+    With ``feedback_repo``, visitors' corrections go to that dataset repo (created private if
+    missing): the Space variable ``DIGITREC_FEEDBACK_REPO`` names it, and the Space needs a
+    write token as its ``HF_TOKEN`` secret.
 
     Returns:
         ``(space_url, commit_info)``.
@@ -171,6 +178,8 @@ def deploy(space_id: str, private: bool = False, model: str | None = None, root:
     check_space_config(root)
     if model:
         parse_ref(model)
+    if feedback_repo:
+        parse_ref(feedback_repo)
     api = HfApi()
     wanted = space_files(root, with_weights=model is None)
     try:
@@ -188,6 +197,14 @@ def deploy(space_id: str, private: bool = False, model: str | None = None, root:
             api.add_space_variable(space_id, MODEL_ENV, model, description="model the app serves")
         else:
             api.delete_space_variable(space_id, MODEL_ENV)
+        if feedback_repo:
+            api.create_repo(feedback_repo, repo_type="dataset", private=True, exist_ok=True)
+            api.add_space_variable(
+                space_id,
+                FEEDBACK_REPO_ENV,
+                feedback_repo,
+                description="dataset repo that visitors' corrections are pushed to",
+            )
     except HfHubHTTPError as exc:
         raise HubError(
             f"deploying to Space {space_id} failed ({exc.response.status_code}): check the name and that "
@@ -212,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("space", help="USER/SPACE")
     p.add_argument("--private", action="store_true")
     p.add_argument("--model", help="hf://USER/REPO[@REV] for the Space to pull at start instead of bundled weights")
+    p.add_argument("--feedback-repo", metavar="USER/DATASET", help="push visitors' corrections to this dataset repo")
     args = parser.parse_args(argv)
     try:
         if args.command == "pull":
@@ -220,8 +238,13 @@ def main(argv: list[str] | None = None) -> None:
             info = push(args.repo, args.folder, args.private, args.message)
             print(f"pushed {args.repo}: {info.commit_url}")
         else:
-            url, info = deploy(args.space, args.private, args.model)
+            url, info = deploy(args.space, args.private, args.model, feedback_repo=args.feedback_repo)
             print(f"Space: {url}\ncommit: {info.oid}")
+            if args.feedback_repo:
+                print(
+                    f"Corrections go to the private dataset {args.feedback_repo}. Add a token that may write to it "
+                    "as the Space secret HF_TOKEN (Space settings > Variables and secrets)."
+                )
     except HubError as exc:
         sys.exit(f"error: {exc}")
 

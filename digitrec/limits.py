@@ -17,3 +17,5 @@ CACHE_MAX_BYTES = 512 * 1024 * 1024  # uploads and results kept at once; the old
 WORKERS = 8  # requests recognized at the same time (single digits and uploads)
 HEAVY_WORKERS = 1  # of which number drawings and explanations: at most one at a time
 QUEUE_SIZE = 256  # requests waiting; the next one is refused with "queue is full"
+FEEDBACK_PER_MINUTE = 10  # corrections one session may send in a minute
+FEEDBACK_MAX_BYTES = 256 * 1024 * 1024  # the local corrections folder; above it, the oldest pushed hours go first

@@ -22,8 +22,9 @@ import numpy as np
 
 from digitrec.constants import PIXEL_MAX
 from digitrec.explain import Explainer
+from digitrec.feedback import LABELS, FeedbackStore
 from digitrec.inference import Recognizer
-from digitrec.preprocess import EmptyImageError, PreprocessError
+from digitrec.preprocess import EmptyImageError, PreprocessError, to_pil
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,11 @@ DRAW_PROMPT = "Draw a digit (0-9) in the box. Recognition runs after every strok
 UPLOAD_PROMPT = "Upload a photo or scan of a single digit, dark on light or light on dark."
 NUMBER_PROMPT = "Write a number (several digits side by side) in the box."
 INSIDE_PROMPT = "Draw a digit in the Draw tab, then open this tab to see how the network reads it."
+FEEDBACK_ASK = "**Wrong? It was a**"
+FEEDBACK_NOTICE = (
+    "A click keeps this drawing, the 28×28 input, your answer, the model's answer and the time in {where}, "
+    "to improve the model. Nothing is kept unless you click."
+)
 NO_IMAGE = (
     "no digit found: the Sketchpad value holds no image. /predict, /predict_number and /recognize take "
     '{"background": null, "layers": [], "composite": <image file>}; a single image file goes to /predict_image.'
@@ -243,3 +249,36 @@ def _api_call(fn, image: Any):
     except Exception:  # keep serving, but do not hide what happened from the operator
         log.exception("unexpected failure while recognizing an image")
         raise gr.Error("internal error while recognizing the image; the server logged the details") from None
+
+
+# ---- corrections ------------------------------------------------------------------------------
+
+
+def save_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> dict:
+    """Keep what the visitor says ``image`` was; ``{"saved": label, "file": path in the dataset}``.
+
+    Raises:
+        PreprocessError: no drawing, a bad one, an unknown label, or too many corrections
+            (:class:`digitrec.feedback.FeedbackError`).
+    """
+    if image is None or (
+        isinstance(image, dict) and not any(image.get(p) for p in ("composite", "background", "layers"))
+    ):
+        raise EmptyImageError("no drawing to correct: draw a digit first")
+    drawing = to_pil(image)
+    result = rec.recognize(drawing)
+    return {"saved": str(label).strip().lower(), "file": store.save(drawing, result, label, rec.source, session)}
+
+
+def show_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> str:
+    """The line under the "Wrong?" buttons after a click."""
+    try:
+        saved = save_correction(store, rec, image, label, session)["saved"]
+    except PreprocessError as exc:
+        return f"⚠️ {exc}"
+    return f"Thanks: saved as {'not a digit' if saved == LABELS[-1] else 'a ' + saved}."
+
+
+def api_report(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> dict:
+    """``/report``: keep a correction; ``{"saved": "4", "file": "data/…/….png"}`` or a :class:`gradio.Error`."""
+    return _api_call(lambda img: save_correction(store, rec, img, label, session), image)

@@ -46,11 +46,18 @@ def recognizer():
 
 
 @pytest.fixture(scope="session")
-def server_url(recognizer):
+def feedback_dir(tmp_path_factory) -> Path:
+    """Where the test server keeps visitors' corrections."""
+    return tmp_path_factory.mktemp("feedback")
+
+
+@pytest.fixture(scope="session")
+def server_url(recognizer, feedback_dir):
     """The real app, launched in this process on a free loopback port."""
     from app import build_app, serve
+    from digitrec.feedback import FeedbackStore
 
-    demo = build_app(recognizer)
+    demo = build_app(recognizer, FeedbackStore(feedback_dir))
     _, url, _ = serve(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True)
     yield url.rstrip("/")
     demo.close()

@@ -101,3 +101,13 @@ def test_the_uploaded_space_starts_and_answers(hub, tmp_path, model):
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert f"model loaded from {model or checkout / 'weights'}" in output
+
+
+def test_deploy_with_a_feedback_repo_creates_it_private_and_sets_the_variable(hub, capsys):
+    from digitrec.hub import main
+
+    main(["deploy", "alice/space-with-feedback", "--feedback-repo", "alice/digit-corrections"])
+    assert hub.state.repos[("dataset", "alice/digit-corrections")].private
+    assert "HF_TOKEN" in capsys.readouterr().out
+    variables = hub.state.repos[("space", "alice/space-with-feedback")].variables
+    assert variables["DIGITREC_FEEDBACK_REPO"] == "alice/digit-corrections"

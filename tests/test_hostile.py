@@ -425,7 +425,7 @@ def test_heavy_endpoints_get_their_own_small_worker_group(recognizer):
     # Every listener that takes a drawing or an upload gets Gradio's raw payload: nothing is decoded
     # before the limits (a gr.File is only a path).
     takes_images = [fn for fn in demo.fns.values() if any(isinstance(b, (gr.Sketchpad, gr.Image)) for b in fn.inputs)]
-    assert len(takes_images) == 8 and not any(fn.preprocess for fn in takes_images)
+    assert len(takes_images) >= 8 and not any(fn.preprocess for fn in takes_images)
 
 
 @pytest.mark.slow  # waits past uvicorn's default keep-alive

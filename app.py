@@ -96,9 +96,10 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
             with gr.Column(min_width=300):
                 with gr.Tab("Draw"):
                     sketch = sketchpad(canvas_size=CANVAS, label="Draw here (mouse, pen or finger)", elem_id="sketch")
-                    with gr.Row(visible=False, elem_id="wrong") as wrong:
+                    with gr.Column(visible=False, elem_id="wrong") as wrong:
                         gr.Markdown(FEEDBACK_ASK)
-                        answers = [gr.Button(label, size="sm", min_width=36) for label in LABELS]
+                        with gr.Row():
+                            answers = [gr.Button(label, size="sm", scale=0, min_width=44) for label in LABELS]
                     correction = gr.Markdown(
                         FEEDBACK_NOTICE.format(where=feedback.where), visible=False, elem_id="correction"
                     )

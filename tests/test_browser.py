@@ -126,3 +126,21 @@ def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, ar
     assert label["y"] >= box["y"] + box["height"]
     page.screenshot(path=str(artifacts / "browser_phone_7_crossed.png"), full_page=True)
     phone.close()
+
+
+def test_a_correction_clicked_in_the_browser_lands_in_the_dataset_folder(page, feedback_dir, artifacts):
+    from digitrec.data import read_corrections
+
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    expect(page.locator("#wrong")).to_be_hidden()  # nothing to correct before a result
+    before = len(read_corrections(feedback_dir))
+    draw(page, STROKES["1_plain"])
+    expect(page.locator("#status")).to_contain_text("Recognized", timeout=30_000)
+    expect(page.locator("#correction")).to_contain_text("Nothing is kept unless you click")
+    page.locator("#wrong button", has_text="4").click()
+    expect(page.locator("#correction")).to_contain_text("Thanks: saved as a 4", timeout=20_000)
+    rows = read_corrections(feedback_dir)
+    assert len(rows) == before + 1 and rows[-1]["label"] == "4" and rows[-1]["x"].max() == 1.0
+    page.screenshot(path=str(artifacts / "browser_correction.png"), full_page=True)
+    page.locator('#sketch button[aria-label="Clear canvas"]').click()
+    expect(page.locator("#wrong")).to_be_hidden(timeout=20_000)

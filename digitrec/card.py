@@ -108,7 +108,41 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         minutes=training.get("train_minutes", "?"),
         config=json.dumps(config, indent=2),
     )
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}{_styles_section(metrics)}{_corrections_section(training)}")
+
+
+def _styles_section(metrics: dict) -> str:
+    styles = metrics.get("style_accuracy")
+    if not styles:
+        return ""
+    rows = "\n".join(f"| {name.replace('_', ' ')} | {acc:.2%} |" for name, acc in styles.items())
+    tight = metrics.get("tight_crops", {})
+    return f"""
+## Handwriting styles and tight crops
+
+Renderings by `digitrec.styles` with seeds, canvases and MNIST test digits that training
+never used; tight crops are the MNIST test digits cropped to their ink
+({tight.get("accuracy", float("nan")):.2%}, {tight.get("refused", "?")} refused).
+
+| style | accuracy |
+|---|---|
+{rows}
+"""
+
+
+def _corrections_section(training: dict) -> str:
+    corrections = training.get("corrections")
+    if not corrections:
+        return ""
+    before, after = corrections["before"], corrections["after"]
+    return f"""
+## Fine-tuned on visitors' corrections
+
+{corrections["trained_on"]} corrections from `{corrections["source"]}` at revision `{corrections["revision"]}`;
+on the {corrections["held_out"]} held out: {before["held_out_corrections"]:.2%} before,
+{after["held_out_corrections"]:.2%} after. MNIST test: {before["mnist_test"]:.2%} before,
+{after["mnist_test"]:.2%} after.
+"""
 
 
 def _calibration_section(figures: dict | None) -> str:

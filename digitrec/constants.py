@@ -4,4 +4,5 @@ IMAGE_SIZE = 28  # MNIST images are 28x28
 DIGIT_BOX = 20  # MNIST fits the longer side of each digit into a 20x20 box
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
+NOT_A_DIGIT = "not a digit"  # the label a visitor's correction gives a drawing that is no digit
 PIXEL_MAX = 255  # uint8 intensity range of MNIST

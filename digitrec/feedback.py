@@ -30,7 +30,7 @@ import numpy as np
 from huggingface_hub import CommitScheduler
 from PIL import Image
 
-from digitrec.constants import CLASS_NAMES
+from digitrec.constants import CLASS_NAMES, NOT_A_DIGIT
 from digitrec.data import METADATA
 from digitrec.hub import FEEDBACK_REPO_ENV
 from digitrec.inference import Recognition
@@ -39,7 +39,6 @@ from digitrec.preprocess import PreprocessError
 
 log = logging.getLogger(__name__)
 
-NOT_A_DIGIT = "not a digit"
 LABELS = (*CLASS_NAMES, NOT_A_DIGIT)  # what a visitor may say a drawing was
 DIR_ENV, EVERY_ENV = "DIGITREC_FEEDBACK_DIR", "DIGITREC_FEEDBACK_EVERY"
 DEFAULT_DIR, DEFAULT_EVERY_MIN = "feedback", 5.0

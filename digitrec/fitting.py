@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.calibration import Calibration, _head_input, _signals, softmax
-from digitrec.constants import NUM_CLASSES
+from digitrec.constants import NOT_A_DIGIT, NUM_CLASSES
 from digitrec.data import load_mnist
 from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, style_inputs_of
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import render_number
-from digitrec.training import TrainConfig, split_train_val
+from digitrec.training import TrainConfig, load_corrections, split_corrections, split_train_val
 from digitrec.weights import WEIGHTS
 
 FLAG_RATE = 0.01  # share of validation digits allowed to be called "not a digit"
@@ -150,6 +150,11 @@ def fit_for(rec: Recognizer) -> Calibration:
     rng = np.random.default_rng(FIT_SEED)
     pairs = [render_number(spare_x[2 * i : 2 * i + 2], rng) for i in range(FIT_PAIRS)]
     others = non_digit_inputs(FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False)
+    if saved.get("extra_data"):  # visitors' "not a digit" corrections (those training did not hold out)
+        fitted, _ = split_corrections(load_corrections(saved["extra_data"])[0], saved.get("holdout", 0.2))
+        rejected = [r["x"] for r in fitted if r["label"] == NOT_A_DIGIT]
+        if rejected:
+            others["corrections"] = np.stack(rejected)
     return fit(
         rec.outputs,
         (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], drawn_y])),

@@ -102,6 +102,30 @@ def pull(ref: str, revision: str | None = None, to: str | Path | None = None) ->
     return Path(folder)
 
 
+def pull_dataset(ref: str) -> tuple[Path, str]:
+    """Download a dataset repo (``hf://datasets/USER/DATASET[@REV]``); its local folder and commit.
+
+    Raises:
+        HubError: as :func:`pull`.
+    """
+    body = ref[len("hf://datasets/") :] if ref.startswith("hf://datasets/") else ref.removeprefix("hf://")
+    repo_id, revision = parse_ref(body)
+    where = f"dataset repo {repo_id}" + (f" at revision {revision!r}" if revision else "")
+    try:
+        folder = Path(snapshot_download(repo_id, repo_type="dataset", revision=revision))
+    except RevisionNotFoundError:
+        raise HubError(f"{where}: revision not found. Check the branch, tag or commit name.") from None
+    except RepositoryNotFoundError:
+        raise HubError(
+            f"{where} not found, or private and no valid token was sent (`hf auth login` or HF_TOKEN)."
+        ) from None
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, OSError) as exc:
+        raise HubError(f"{where} could not be downloaded ({type(exc).__name__}).") from None
+    except HfHubHTTPError as exc:
+        raise HubError(f"{where}: the Hub answered with an error ({exc.response.status_code}).") from None
+    return folder, folder.name  # the snapshot folder is named after the commit
+
+
 def push(repo_id: str, folder: str | Path = WEIGHTS, private: bool = False, message: str | None = None):
     """Upload a model folder with a model card built from its measured metrics.
 

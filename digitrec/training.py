@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import inspect
 import json
 import sys
@@ -19,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
-from digitrec.data import load_mnist
+from digitrec.data import load_mnist, read_corrections
+from digitrec.hub import pull_dataset
 from digitrec.preprocess import from_uint8
 from digitrec.styles import style_inputs
 from digitrec.weights import MODEL_FILES, WEIGHTS
@@ -47,6 +49,9 @@ class TrainConfig:
     per_style: int = 400  # pen renderings of each handwriting template (digitrec.styles) mixed into training
     per_mark: int = 1200  # training zeros, ones and sevens given a slash, flag or bar (each)
     pen_redraws: int = 3000  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
+    extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
+    extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
+    holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after
     limit: int = 0  # use only this many training digits (0 = all); for smoke runs
     init_from: str = ""  # start from the weights in this folder (fine-tuning) instead of from scratch
     seed: int = 42  # one seed for data split, augmentation and initialization
@@ -161,7 +166,48 @@ def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
     return inputs, labels
 
 
-def make_datasets(train, val, cfg: TrainConfig):
+def load_corrections(source: str) -> tuple[list[dict], str]:
+    """Visitors' corrections (:mod:`digitrec.feedback`) from a folder or ``hf://datasets/USER/DATASET[@REV]``;
+    the rows and the revision they came from."""
+    if source.startswith("hf://"):
+        folder, revision = pull_dataset(source)
+    else:
+        folder, revision = Path(source), "local folder"
+    rows = read_corrections(folder)
+    if not rows:
+        raise ValueError(f"no corrections in {source}: expected metadata.jsonl files from digitrec's feedback folder")
+    return rows, revision
+
+
+def split_corrections(rows: list[dict], holdout: float, salt: str = "") -> tuple[list[dict], list[dict]]:
+    """``(kept, held_out)``: each row's side is fixed by its file name, so it never changes between runs."""
+
+    def held(row):
+        return int(hashlib.sha1((salt + row["file_name"]).encode()).hexdigest()[:8], 16) % 1000 < holdout * 1000
+
+    return [r for r in rows if not held(r)], [r for r in rows if held(r)]
+
+
+def corrections_as_digits(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The corrections that name a digit, as model inputs and labels ("not a digit" rows go to the detector)."""
+    digits = [r for r in rows if r["label"] in CLASS_NAMES]
+    if not digits:
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32), np.zeros(0, np.int32)
+    return np.stack([r["x"] for r in digits]), np.array([CLASS_NAMES.index(r["label"]) for r in digits], np.int32)
+
+
+def _mix(inputs, labels, extra: tuple[np.ndarray, np.ndarray] | None, share: float):
+    """``extra`` repeated so that it makes up about ``share`` of the result."""
+    if extra is None or not len(extra[0]):
+        return inputs, labels
+    repeats = max(1, round(share * len(inputs) / len(extra[0])))
+    return (
+        np.concatenate([inputs, np.tile(extra[0][..., None], (repeats, 1, 1, 1))]),
+        np.concatenate([labels, np.tile(extra[1], repeats)]),
+    )
+
+
+def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_corrections=None):
     import tensorflow as tf
 
     (x_tr, y_tr), (x_val, y_val) = train, val
@@ -170,6 +216,9 @@ def make_datasets(train, val, cfg: TrainConfig):
     if extra is not None:
         inputs = np.concatenate([inputs, extra[0][..., None]])
         labels = np.concatenate([labels, extra[1].astype(np.int32)])
+    # Repeated so that a few hundred real drawings weigh as extra_share of an epoch beside 60,000 digits,
+    # and as much in the validation loss that picks the checkpoint.
+    inputs, labels = _mix(inputs, labels, corrections, cfg.extra_share)
     train_ds = (
         tf.data.Dataset.from_tensor_slices((inputs, labels))
         .shuffle(len(inputs), seed=cfg.seed, reshuffle_each_iteration=True)
@@ -177,7 +226,8 @@ def make_datasets(train, val, cfg: TrainConfig):
         .map(_augmenter(cfg), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    val_ds = tf.data.Dataset.from_tensor_slices((to_model_input(x_val), y_val.astype(np.int32))).batch(512)
+    val_inputs, val_labels = _mix(to_model_input(x_val), y_val.astype(np.int32), val_corrections, cfg.extra_share)
+    val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(512)
     return train_ds, val_ds
 
 
@@ -195,10 +245,23 @@ def train(cfg: TrainConfig, data=None) -> dict:
     print("training config:", json.dumps(cfg.to_dict(), indent=2))
     keras.utils.set_random_seed(cfg.seed)
 
-    (x_train, y_train), _ = data if data is not None else load_mnist()
+    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     train_split, val_split = split_train_val(x_train, y_train, cfg)
     print(f"train {len(train_split[0])} digits, validation {len(val_split[0])} digits")
-    train_ds, val_ds = make_datasets(train_split, val_split, cfg)
+    corrections = None
+    if cfg.extra_data:
+        rows, revision = load_corrections(cfg.extra_data)
+        fitted, held_out = split_corrections(rows, cfg.holdout)
+        fitted, checking = split_corrections(fitted, cfg.holdout, salt="validation")
+        corrections, held = corrections_as_digits(fitted), corrections_as_digits(held_out)
+        val_corrections = corrections_as_digits(checking)
+        print(
+            f"corrections from {cfg.extra_data} ({revision}): {len(rows)}; {len(held_out)} held out to measure, "
+            f"{len(checking)} for validation"
+        )
+    train_ds, val_ds = make_datasets(
+        train_split, val_split, cfg, corrections, val_corrections if corrections is not None else None
+    )
 
     kwargs = {"width": cfg.width, "dropout": cfg.dropout} if cfg.arch == "resnet" else {}
     model = build_model(cfg.arch, **kwargs)
@@ -206,6 +269,8 @@ def train(cfg: TrainConfig, data=None) -> dict:
         model.load_weights(Path(cfg.init_from) / "model.weights.h5")
         print(f"starting from the weights in {cfg.init_from}")
     model.summary()
+    if corrections is not None:
+        before = _accuracies(model, held, (x_test, y_test))
 
     steps = int(np.ceil(len(train_split[0]) / cfg.batch_size))
     warmup = min(cfg.warmup_epochs * steps, max(cfg.epochs * steps - 1, 0))
@@ -242,18 +307,39 @@ def train(cfg: TrainConfig, data=None) -> dict:
     val_loss, val_acc = model.evaluate(val_ds, verbose=0)
     best_epoch = int(np.argmin(history.history["val_loss"])) + 1
     print(f"best epoch {best_epoch}: validation accuracy {val_acc:.4%}, trained {minutes:.1f} min")
-    save(
-        model,
-        cfg,
-        history.history,
-        {
-            "val_accuracy": float(val_acc),
-            "val_loss": float(val_loss),
-            "best_epoch": best_epoch,
-            "train_minutes": round(minutes, 1),
-        },
-    )
+    summary = {
+        "val_accuracy": float(val_acc),
+        "val_loss": float(val_loss),
+        "best_epoch": best_epoch,
+        "train_minutes": round(minutes, 1),
+    }
+    if corrections is not None:
+        after = _accuracies(model, held, (x_test, y_test))
+        summary["corrections"] = {
+            "source": cfg.extra_data,
+            "revision": revision,
+            "trained_on": len(corrections[0]),
+            "held_out": len(held[0]),
+            "before": before,
+            "after": after,
+        }
+        print(
+            f"held-out corrections: {before['held_out_corrections']:.2%} before, "
+            f"{after['held_out_corrections']:.2%} after; MNIST test {before['mnist_test']:.2%} before, "
+            f"{after['mnist_test']:.2%} after"
+        )
+    save(model, cfg, history.history, summary)
     return history.history
+
+
+def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
+    def accuracy(x, y):
+        return float((model.predict(x, batch_size=1024, verbose=0).argmax(1) == y).mean()) if len(x) else float("nan")
+
+    return {
+        "held_out_corrections": accuracy(held[0][..., None], held[1]),
+        "mnist_test": accuracy(to_model_input(test[0]), test[1]),
+    }
 
 
 def save(model, cfg: TrainConfig, history: dict, summary: dict) -> Path:

@@ -1,0 +1,69 @@
+"""Speed of ``normalize`` against the same function at another git revision, interleaved in one run.
+
+    python -m benchmarks.normalize_vs_revision [REV] [--repeats 200]
+
+Loads ``digitrec/preprocess.py`` as it was at ``REV`` (default ``38a6d66``, before the
+edge-robust paper estimate and EXIF orientation) beside the current one and times both
+on the same 800x800 canvases in each colour scheme, alternating calls so that drift in the
+machine's speed hits both alike. Reports medians in ms and the ratio current / ``REV``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import ROOT, sample_digits, write_results
+from digitrec import preprocess
+from digitrec.render import STYLES, render_on_canvas
+
+
+def load_revision(rev: str):
+    source = subprocess.run(
+        ["git", "show", f"{rev}:digitrec/preprocess.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "preprocess_at_revision.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("preprocess_at_revision", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rev", nargs="?", default="38a6d66")
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    before = load_revision(args.rev)
+    digit = sample_digits()[0][0]
+    results = {}
+    for style in STYLES:
+        canvas = render_on_canvas(digit, np.random.default_rng(0), canvas=800, style=style)
+        times = {"current": [], args.rev: []}
+        for i in range(args.repeats):
+            pair = (("current", preprocess), (args.rev, before))
+            for name, module in pair if i % 2 else pair[::-1]:
+                start = time.perf_counter()
+                module.normalize(canvas)
+                times[name].append((time.perf_counter() - start) * 1000)
+        medians = {name: round(float(np.median(t)), 3) for name, t in times.items()}
+        results[style] = {
+            **{f"{k}_p50_ms": v for k, v in medians.items()},
+            "ratio": round(medians["current"] / medians[args.rev], 3),
+        }
+        print(
+            f"{style:16s} current {medians['current']:.3f} ms, {args.rev} {medians[args.rev]:.3f} ms, "
+            f"ratio {results[style]['ratio']}"
+        )
+    write_results("normalize_vs_revision", results)
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,14 @@ def test_deploy_uploads_exactly_what_the_space_needs(hub):
     url, info = deploy("alice/digitrec-space")
     files = set(hub.files("space", "alice/digitrec-space")) - {".gitattributes"}
     assert files == set(space_files())
-    assert {"app.py", "requirements.txt", "README.md", "digitrec/preprocess.py", "weights/model.weights.h5"} <= files
+    assert {
+        "app.py",
+        "requirements.txt",
+        "README.md",
+        "digitrec/preprocess.py",
+        "digitrec/page.js",
+        "weights/model.weights.h5",
+    } <= files
     assert not any(f.startswith(("tests/", "benchmarks/", ".ci/", ".venv/")) or "__pycache__" in f for f in files)
     assert str(url).endswith("/spaces/alice/digitrec-space") and len(info.oid) == 40
 

@@ -29,7 +29,7 @@ class Explainer:
     """Activation and gradient views of a :class:`digitrec.Recognizer`'s model."""
 
     def __init__(self, recognizer):
-        import keras
+        import keras  # heavy: only the Inside tab builds these views
         import tensorflow as tf
 
         model = recognizer.model

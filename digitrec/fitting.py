@@ -49,7 +49,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def _train_head(digits: np.ndarray, others: np.ndarray, seed: int = FIT_SEED) -> tuple[np.ndarray, ...]:
     """A one-hidden-layer detector, logit > 0 for ``others``; returned as plain arrays."""
-    import keras
+    import keras  # heavy: only fitting trains the detector
 
     x = np.concatenate([digits, others])
     y = np.concatenate([np.zeros(len(digits)), np.ones(len(others))]).astype(np.float32)

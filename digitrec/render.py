@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digitrec.constants import PIXEL_MAX
 
@@ -101,13 +101,6 @@ def render_number(
     return paint(alpha, style)
 
 
-def canvas_set(digits: np.ndarray, seed: int = 0):
-    """Yield one canvas rendering per digit, reproducibly for a given seed."""
-    rng = np.random.default_rng(seed)
-    for digit in digits:
-        yield render_on_canvas(digit, rng)
-
-
 def draw_strokes(strokes, size=(400, 400), width=24, ink="black", paper="white", mode="RGB") -> Image.Image:
     """A drawing made of polyline strokes given in 0-1 coordinates, like a person's pen strokes."""
     img = Image.new(mode, size, paper)
@@ -162,8 +155,6 @@ def render_letters(
 ) -> list[tuple[str, Image.Image]]:
     """Each of :data:`LETTERS` written ``per_letter`` times at random size, weight, slant and position,
     in Pillow's bundled font or the TrueType ``font`` file."""
-    from PIL import ImageFont
-
     out = []
     for letter in LETTERS:
         for _ in range(per_letter):

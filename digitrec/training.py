@@ -110,7 +110,7 @@ def to_model_input(x_uint8: np.ndarray) -> np.ndarray:
 
 
 def _augmenter(cfg: TrainConfig):
-    import keras
+    import keras  # heavy: training pays for TensorFlow, importing this module does not
     import tensorflow as tf
     from keras import layers
 
@@ -208,7 +208,7 @@ def _mix(inputs, labels, extra: tuple[np.ndarray, np.ndarray] | None, share: flo
 
 
 def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_corrections=None):
-    import tensorflow as tf
+    import tensorflow as tf  # heavy, as above
 
     (x_tr, y_tr), (x_val, y_val) = train, val
     inputs, labels = to_model_input(x_tr), y_tr.astype(np.int32)
@@ -344,7 +344,7 @@ def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarr
 
 def save(model, cfg: TrainConfig, history: dict, summary: dict) -> Path:
     """Write the Keras directory layout plus the metadata that travels with the weights."""
-    import keras
+    import keras  # heavy, as above
 
     out = Path(cfg.out)
     if out.exists():  # what described the previous model goes too: evaluation writes it anew

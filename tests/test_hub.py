@@ -147,12 +147,11 @@ def test_app_refuses_an_unknown_hub_model_with_a_clear_message(hub, fresh_hub_ca
 
 def test_train_push_to_hub_uploads_what_training_wrote(hub, tmp_path, monkeypatch):
     import train
-    from digitrec import evaluate
 
     out = tmp_path / "trained"
     # Stand-ins for the long steps: "training" writes the bundled weights, evaluation is skipped.
     monkeypatch.setattr(train, "train", lambda cfg: shutil.copytree(WEIGHTS, cfg.out))
-    monkeypatch.setattr(evaluate, "evaluate_and_report", lambda folder: None)
+    monkeypatch.setattr(train, "evaluate_and_report", lambda folder: None)
     monkeypatch.setattr(sys, "argv", ["train.py", "--out", str(out), "--push-to-hub", "alice/from-train"])
     train.main()
     files = hub.files("model", "alice/from-train")

@@ -7,6 +7,7 @@ Each piece works around a named Gradio 6 behaviour, so it can go when Gradio cha
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import re
@@ -30,6 +31,7 @@ from digitrec.limits import (
 log = logging.getLogger(__name__)
 
 FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/component_server")
+IN_FLIGHT_BYTES = 64 * 1024 * 1024  # request bodies held at once, all clients together
 CALL_ROUTE = "/gradio_api/call/"  # the documented HTTP route: POST /gradio_api/call/NAME
 CALL_BODY_BYTES = 1024 * 1024  # a call names uploaded files; it carries no image itself
 MAX_VALUE_CHARS = 4096  # the longest path Linux accepts
@@ -98,7 +100,7 @@ class RequestLimits:
     """
 
     def __init__(self, app, sweep=None) -> None:
-        self.app, self.sweep, self._last_sweep = app, sweep, 0.0
+        self.app, self.sweep, self._last_sweep, self._in_flight = app, sweep, 0.0, 0
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope.get("path", "")
@@ -114,31 +116,46 @@ class RequestLimits:
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             return await _refuse(send, 413, too_large)
-        body = bytearray()
+        # Bodies held at once are bounded too: a flood of uploads waits its turn or is told to retry.
+        claim = int(length) if length is not None else cap
+        if self._in_flight + claim > IN_FLIGHT_BYTES:
+            return await _refuse(send, 503, "the server is receiving too many files at once; retry in a moment")
+        self._in_flight += claim
+        try:
+            await self._forward(scope, receive, send, path, is_call, cap, too_large)
+        finally:
+            self._in_flight -= claim
+        if self.sweep is not None and path.endswith("/upload") and time.monotonic() - self._last_sweep > 1:
+            self._last_sweep = time.monotonic()
+            await anyio.to_thread.run_sync(self.sweep)
+
+    async def _forward(self, scope, receive, send, path, is_call, cap, too_large) -> None:
+        chunks, size = [], 0
         while True:
             message = await receive()
-            body += message.get("body", b"")
-            if len(body) > cap:
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > cap:
                 return await _refuse(send, 413, too_large)
             if not message.get("more_body"):
                 break
-        problem = _call_problem(path, bytes(body)) if is_call else _files_problem(bytes(body))
+        body = b"".join(chunks)
+        del chunks
+        problem = _call_problem(path, body) if is_call else _files_problem(body)
         if problem:
             return await _refuse(send, *problem)
 
         replayed = False
 
         async def replay():
-            nonlocal replayed
+            nonlocal replayed, body
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
+            message, body = {"type": "http.request", "body": body, "more_body": False}, b""
+            return message
 
         await self.app(scope, replay, send)
-        if self.sweep is not None and path.endswith("/upload") and time.monotonic() - self._last_sweep > 1:
-            self._last_sweep = time.monotonic()
-            await anyio.to_thread.run_sync(self.sweep)
 
 
 def _files_problem(body: bytes) -> tuple[int, str] | None:
@@ -216,6 +233,7 @@ def sweep_cache(
         except OSError:
             continue
     files.sort()
+    release_freed_memory()
     now, total, deleted = time.time(), sum(size for _, size, _ in files), 0
     for mtime, size, path in files:
         if now - mtime <= max_age_s and total <= max_bytes:
@@ -227,6 +245,16 @@ def sweep_cache(
             with contextlib.suppress(OSError):
                 path.parent.rmdir()  # Gradio keeps each file in a folder of its own
     return deleted
+
+
+def release_freed_memory() -> None:
+    """Hand memory that Python has freed back to the system (glibc's ``malloc_trim``).
+
+    After a flood of uploads, glibc keeps the freed heap for reuse, so the server's resident
+    memory stays at its peak; trimming returns it. A no-op where there is no glibc.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def start_cache_sweeper(blocks: gr.Blocks, folder: str | Path, every_s: float = CACHE_SWEEP_S) -> threading.Thread:

@@ -77,7 +77,15 @@ class FeedbackStore:
     def where(self) -> str:
         return f"the dataset {self.repo_id}" if self.repo_id else f"the folder {self.folder}/ on this server"
 
-    def save(self, drawing: Image.Image, result: Recognition, label: str, model: str, session: str = "") -> str:
+    def save(
+        self,
+        drawing: Image.Image,
+        result: Recognition,
+        label: str,
+        model: str,
+        session: str = "",
+        revision: str = "local",
+    ) -> str:
         """Keep one correction; returns its image's path inside the folder.
 
         Raises:
@@ -100,6 +108,7 @@ class FeedbackStore:
             "probabilities": [round(result.probabilities[c], 6) for c in CLASS_NAMES],
             "input": np.rint(result.input * 255).astype(int).tolist(),  # the 28x28 the model saw, 0-255
             "model": model,
+            "model_revision": revision,
             "timestamp": now.isoformat(timespec="seconds"),
         }
         with self._guard():

@@ -52,6 +52,7 @@ class Recognizer:
         self.model = model
         self.info = info or {}
         self.source = source
+        self.revision = "local"  # the Hub commit for hf:// models (set by load)
         self.calibration = calibration
         self.class_names = class_names(self.info, int(model.output_shape[-1]), source)
         taps = feature_model(model)
@@ -104,9 +105,12 @@ class Recognizer:
             model = load_keras_folder(folder)
             info = read_info(folder)
             fitted = _read_calibration(folder) if calibration else None
-            return cls(model, info, str(source or folder), fitted)
+            rec = cls(model, info, str(source or folder), fitted)
         except WeightsNotFoundError as exc:
             raise WeightsNotFoundError(f"{source}: {exc}" if hub_ref else str(exc)) from None
+        # A Hub download lives in a snapshot folder named after its commit: the exact revision served.
+        rec.revision = Path(folder).name if hub_ref else "local"
+        return rec
 
     def outputs(self, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Pooled activations and logits for a ``(n, 28, 28)`` batch of normalized images."""

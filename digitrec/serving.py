@@ -267,7 +267,8 @@ def save_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: st
         raise EmptyImageError("no drawing to correct: draw a digit first")
     drawing = to_pil(image)
     result = rec.recognize(drawing)
-    return {"saved": str(label).strip().lower(), "file": store.save(drawing, result, label, rec.source, session)}
+    path = store.save(drawing, result, label, rec.source, session, rec.revision)
+    return {"saved": str(label).strip().lower(), "file": path}
 
 
 def show_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> str:

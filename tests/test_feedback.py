@@ -28,6 +28,7 @@ def test_a_correction_is_an_image_folder_row_beside_its_image(tmp_path, seven, r
     rows = [json.loads(line) for line in (tmp_path / path).with_name("metadata.jsonl").read_text().splitlines()]
     assert rows[0]["file_name"] == (tmp_path / path).name and rows[0]["label"] == "1"
     assert rows[0]["predicted"] == "7" and len(rows[0]["probabilities"]) == 10 and rows[0]["model"]
+    assert rows[0]["model_revision"] == "local" and rows[0]["timestamp"].endswith("+00:00")
     read = read_corrections(tmp_path)
     assert read[0]["x"].shape == (28, 28) and abs(read[0]["x"] - seven[1].input).max() < 1 / 255
 

@@ -46,6 +46,7 @@ def test_round_trip_gives_identical_predictions(pushed, fresh_hub_cache, recogni
     x, _ = mnist_sample
     pulled = Recognizer.load("hf://alice/digits")
     assert any(fresh_hub_cache.rglob("model.weights.h5"))  # downloaded, not borrowed from another cache
+    assert len(pulled.revision) == 40  # the commit served, which corrections record
     a = recognizer.predict_batch(list(x[:50]))
     b = pulled.predict_batch(list(x[:50]))
     np.testing.assert_allclose([list(p.values()) for p in a], [list(p.values()) for p in b], atol=1e-6)

@@ -34,7 +34,16 @@ def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
     from digitrec import Recognizer
 
     x, y = mnist_sample
-    cfg = TrainConfig(epochs=1, limit=160, val_size=40, batch_size=32, out=str(tmp_path / "w"))
+    cfg = TrainConfig(
+        epochs=1,
+        limit=160,
+        val_size=40,
+        batch_size=32,
+        per_style=2,
+        per_mark=3,
+        pen_redraws=10,
+        out=str(tmp_path / "w"),
+    )
     history = train(cfg, data=((x, y), (x, y)))
     assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
     rec = Recognizer.load(tmp_path / "w")

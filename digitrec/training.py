@@ -267,7 +267,12 @@ def train(cfg: TrainConfig, data=None) -> dict:
     model = build_model(cfg.arch, **kwargs)
     if cfg.init_from:
         model.load_weights(Path(cfg.init_from) / "model.weights.h5")
-        print(f"starting from the weights in {cfg.init_from}")
+        # A fine-tune keeps the batch statistics the model was trained with: a few hundred
+        # corrections in a short run would otherwise shift them for every digit.
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+        print(f"starting from the weights in {cfg.init_from}, batch normalization frozen")
     model.summary()
     if corrections is not None:
         before = _accuracies(model, held, (x_test, y_test))

@@ -82,6 +82,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
     ``/recognize``, ``/report``) to one recognizer and one store of corrections."""
     explainer = Explainer(rec)
     feedback = feedback or FeedbackStore.from_environment(os.environ)
+    notice = FEEDBACK_NOTICE.format(where=feedback.where)
     with gr.Blocks(title=TITLE) as demo:
         # The result panel is created first (rendered further down) so examples can fill it.
         shown = Shown(
@@ -100,9 +101,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
                         gr.Markdown(FEEDBACK_ASK)
                         with gr.Row():
                             answers = [gr.Button(label, size="sm", scale=0, min_width=44) for label in LABELS]
-                    correction = gr.Markdown(
-                        FEEDBACK_NOTICE.format(where=feedback.where), visible=False, elem_id="correction"
-                    )
+                    correction = gr.Markdown(notice, visible=False, elem_id="correction")
                     examples = gr.Examples(
                         EXAMPLES, inputs=sketch, cache_examples=False, label="Or try an example", elem_id="examples"
                     )
@@ -150,7 +149,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
         shown.label.change(
             lambda label: (
                 gr.Row(visible=label is not None),
-                gr.Markdown(FEEDBACK_NOTICE.format(where=feedback.where), visible=label is not None),
+                gr.Markdown(notice, visible=label is not None),
             ),
             shown.label,
             [wrong, correction],

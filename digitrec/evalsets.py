@@ -23,7 +23,7 @@ from digitrec.render import (
     render_on_canvas,
     render_shape,
 )
-from digitrec.styles import style_inputs, style_test_set
+from digitrec.styles import as_batch, style_inputs
 
 CANVAS_SEED = 2024  # the canvas set is the same every time it is built
 
@@ -52,15 +52,10 @@ def tight_crop_inputs(digits: np.ndarray, scale: int = 1, dark_on_light: bool = 
     return np.stack(inputs), refused
 
 
-def style_set_inputs(x_test: np.ndarray, y_test: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The style test set (:func:`digitrec.styles.style_test_set`): inputs and labels per style."""
-    return style_test_set(x_test, y_test)
-
-
 def style_inputs_of(x: np.ndarray, y: np.ndarray, per_style: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Every handwriting style, pen re-drawings included, from these MNIST digits, as one batch and its labels."""
     sets = style_inputs(per_style, seed, marked=(x, y), per_mark=3 * per_style, pen=(x, y), pen_count=10 * per_style)
-    return np.concatenate([v[0] for v in sets.values()]), np.concatenate([v[1] for v in sets.values()])
+    return as_batch(sets)
 
 
 def normalized(images) -> np.ndarray:

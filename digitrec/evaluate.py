@@ -20,11 +20,12 @@ from digitrec import card, plots
 from digitrec.calibration import expected_calibration_error, softmax
 from digitrec.constants import CLASS_NAMES, NUM_CLASSES
 from digitrec.data import load_mnist
-from digitrec.evalsets import canvas_inputs, non_digit_inputs, style_set_inputs, tight_crop_inputs
+from digitrec.evalsets import canvas_inputs, non_digit_inputs, tight_crop_inputs
 from digitrec.fitting import fit_for
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import STYLES
+from digitrec.styles import as_batch, style_test_set
 from digitrec.weights import WEIGHTS, write_metrics
 
 PEN_SET = 2_000  # canvas-set digits also drawn in solid pen, for the "not a digit" figures
@@ -39,17 +40,19 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     """Every figure for ``rec`` (on the first ``limit`` test digits, if set); the calibration
-    figures only when ``rec`` has a calibration."""
+    figures only when ``rec`` has a calibration. Each set goes through the model once."""
     _, (x_test, y_test) = load_mnist()
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
     # MNIST digits are already normalized the MNIST way: only the intensity scale changes.
     mnist = from_uint8(x_test)
-    pred = rec.probabilities(mnist).argmax(1)
+    judged = {"mnist_test": (*rec.verdicts(mnist), y_test)}
+    pred = judged["mnist_test"][0].argmax(1)
     cm = confusion_matrix(y_test, pred)
     start = time.time()
     canvas, canvas_style = canvas_inputs(x_test)
-    canvas_correct = rec.probabilities(canvas).argmax(1) == y_test
+    judged["canvas_set"] = (*rec.verdicts(canvas), y_test)
+    canvas_correct = judged["canvas_set"][0].argmax(1) == y_test
     metrics = {
         "mnist_test_accuracy": float((pred == y_test).mean()),
         "mnist_test_errors": int((pred != y_test).sum()),
@@ -61,41 +64,42 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     for name, scale, dark in (("tight_crops", 1, False), ("tight_crops_6x_dark_on_light", 6, True)):
         inputs, refused = tight_crop_inputs(x_test, scale, dark)
         metrics[name] = {"accuracy": float((rec.probabilities(inputs).argmax(1) == y_test).mean()), "refused": refused}
-    styles = style_set_inputs(x_test, y_test)
+    styles = style_test_set(x_test, y_test)
+    styled, styled_y = as_batch(styles)
+    judged["style_set"] = (*rec.verdicts(styled), styled_y)
+    correct = judged["style_set"][0].argmax(1) == styled_y
+    ends = np.cumsum([len(y) for _, y in styles.values()])
     metrics["style_accuracy"] = {
-        name: float((rec.probabilities(x).argmax(1) == y).mean()) for name, (x, y) in styles.items()
+        name: float(correct[end - len(y) : end].mean())
+        for (name, (_, y)), end in zip(styles.items(), ends, strict=True)
     }
     metrics.update(
         test_digits=len(y_test), parameters=int(rec.model.count_params()), seconds=round(time.time() - start, 1)
     )
     if rec.calibration is not None:
-        metrics["calibration"] = _calibration_figures(rec, mnist, y_test, canvas, x_test, styles)
+        metrics["calibration"] = _calibration_figures(rec, mnist, x_test, judged)
     return metrics
 
 
-def _calibration_figures(rec, mnist, y_test, canvas, x_test, styles) -> dict:
-    _, logits = rec.outputs(mnist)
-    styled = np.concatenate([x for x, _ in styles.values()])
-    styled_y = np.concatenate([y for _, y in styles.values()])
+def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
+    """ECE and "not a digit" shares; ``judged`` holds each measured set's (probabilities, is_digit, labels)."""
     figures = {
         "temperature": round(rec.calibration.temperature, 4),
-        "ece_mnist_test_before": expected_calibration_error(softmax(logits), y_test),
-        "ece_mnist_test": expected_calibration_error(rec.probabilities(mnist), y_test),
-        "ece_canvas_set": expected_calibration_error(rec.probabilities(canvas), y_test),
-        "ece_style_set": expected_calibration_error(rec.probabilities(styled), styled_y),
+        "ece_mnist_test_before": expected_calibration_error(softmax(rec.outputs(mnist)[1]), judged["mnist_test"][2]),
+        **{f"ece_{name}": expected_calibration_error(probs, labels) for name, (probs, _, labels) in judged.items()},
         "flagged": {},
         "set_sizes": {},
     }
-    sets = {
-        "mnist_test": mnist,
-        "canvas_set": canvas,
-        "canvas_set_pen": canvas_inputs(x_test[:PEN_SET], pen=True)[0],
-        "style_set": styled,
-        **non_digit_inputs(),
+    is_digit = {
+        "mnist_test": judged["mnist_test"][1],
+        "canvas_set": judged["canvas_set"][1],
+        "canvas_set_pen": rec.verdicts(canvas_inputs(x_test[:PEN_SET], pen=True)[0])[1],
+        "style_set": judged["style_set"][1],
+        **{name: rec.verdicts(inputs)[1] for name, inputs in non_digit_inputs().items()},
     }
-    for name, inputs in sets.items():
-        figures["flagged"][name] = float((~rec.verdicts(inputs)[1]).mean())
-        figures["set_sizes"][name] = len(inputs)
+    for name, ok in is_digit.items():
+        figures["flagged"][name] = float((~ok).mean())
+        figures["set_sizes"][name] = len(ok)
     return figures
 
 

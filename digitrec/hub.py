@@ -70,10 +70,27 @@ def pull(ref: str, revision: str | None = None, to: str | Path | None = None) ->
     repo_id, ref_revision = parse_ref(ref)
     revision = revision or ref_revision
     where = f"model repo {repo_id}" + (f" at revision {revision!r}" if revision else "")
+    kwargs = {"allow_patterns": list(MODEL_FILES), "local_dir": str(to) if to else None}
+    return _download(where, "or use the bundled weights", repo_id, revision=revision, **kwargs)
+
+
+def pull_dataset(ref: str) -> tuple[Path, str]:
+    """Download a dataset repo (``hf://datasets/USER/DATASET[@REV]``); its local folder and commit.
+
+    Raises:
+        HubError: as :func:`pull`.
+    """
+    body = ref[len("hf://datasets/") :] if ref.startswith("hf://datasets/") else ref.removeprefix("hf://")
+    repo_id, revision = parse_ref(body)
+    where = f"dataset repo {repo_id}" + (f" at revision {revision!r}" if revision else "")
+    folder = _download(where, "or train without it", repo_id, repo_type="dataset", revision=revision)
+    return folder, folder.name  # the snapshot folder is named after the commit
+
+
+def _download(where: str, otherwise: str, repo_id: str, **kwargs) -> Path:
+    """``snapshot_download`` with every failure as a :class:`HubError` that names the repo and what to do."""
     try:
-        folder = snapshot_download(
-            repo_id, revision=revision, allow_patterns=list(MODEL_FILES), local_dir=str(to) if to else None
-        )
+        return Path(snapshot_download(repo_id, **kwargs))
     except RevisionNotFoundError:
         raise HubError(f"{where}: revision not found. Check the branch, tag or commit name.") from None
     except GatedRepoError:
@@ -88,7 +105,7 @@ def pull(ref: str, revision: str | None = None, to: str | Path | None = None) ->
     except (LocalEntryNotFoundError, OfflineModeIsEnabled):
         raise HubError(
             f"{where} is not in the local cache and the Hub cannot be reached (offline mode or no "
-            "network). Connect once to download it, or use the bundled weights."
+            f"network). Connect once to download it, {otherwise}."
         ) from None
     except HfHubHTTPError as exc:
         raise HubError(f"{where}: the Hub answered with an error ({exc.response.status_code}).") from None
@@ -96,34 +113,8 @@ def pull(ref: str, revision: str | None = None, to: str | Path | None = None) ->
         raise HubError(f"{where}: {exc}") from None
     except OSError as exc:  # no network, DNS failure, disk full in the cache
         raise HubError(
-            f"{where} could not be downloaded ({type(exc).__name__}: {exc}). Check the network, "
-            "or use the bundled weights."
+            f"{where} could not be downloaded ({type(exc).__name__}: {exc}). Check the network, {otherwise}."
         ) from None
-    return Path(folder)
-
-
-def pull_dataset(ref: str) -> tuple[Path, str]:
-    """Download a dataset repo (``hf://datasets/USER/DATASET[@REV]``); its local folder and commit.
-
-    Raises:
-        HubError: as :func:`pull`.
-    """
-    body = ref[len("hf://datasets/") :] if ref.startswith("hf://datasets/") else ref.removeprefix("hf://")
-    repo_id, revision = parse_ref(body)
-    where = f"dataset repo {repo_id}" + (f" at revision {revision!r}" if revision else "")
-    try:
-        folder = Path(snapshot_download(repo_id, repo_type="dataset", revision=revision))
-    except RevisionNotFoundError:
-        raise HubError(f"{where}: revision not found. Check the branch, tag or commit name.") from None
-    except RepositoryNotFoundError:
-        raise HubError(
-            f"{where} not found, or private and no valid token was sent (`hf auth login` or HF_TOKEN)."
-        ) from None
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, OSError) as exc:
-        raise HubError(f"{where} could not be downloaded ({type(exc).__name__}).") from None
-    except HfHubHTTPError as exc:
-        raise HubError(f"{where}: the Hub answered with an error ({exc.response.status_code}).") from None
-    return folder, folder.name  # the snapshot folder is named after the commit
 
 
 def push(repo_id: str, folder: str | Path = WEIGHTS, private: bool = False, message: str | None = None):

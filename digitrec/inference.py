@@ -130,8 +130,8 @@ class Recognizer:
         """Probabilities as :meth:`probabilities`, and whether each image looks like a digit at all."""
         taps, logits = self.outputs(inputs)
         if self.calibration is None:
-            return softmax(logits), np.ones(len(logits), bool)
-        return self.calibration.probabilities(logits), self.calibration.is_digit(taps, softmax(logits))
+            return self._probabilities(logits), np.ones(len(logits), bool)
+        return self._probabilities(logits), self.calibration.is_digit(taps, softmax(logits))
 
     def recognize(self, image: Any) -> Recognition:
         """Normalize one image (see :func:`digitrec.preprocess.normalize`), classify it, and say if it is a digit."""
@@ -163,8 +163,8 @@ class Recognizer:
 
         def read(crops) -> list[tuple[np.ndarray, float] | None]:
             # Each crop is normalized and run once, whether segmentation or the final answer asks.
-            new = {c.tobytes() + bytes(str(c.size), "ascii"): c for c in crops}
-            new = {k: c for k, c in new.items() if k not in seen}
+            keys = [c.tobytes() + bytes(str(c.size), "ascii") for c in crops]
+            new = {k: c for k, c in zip(keys, crops, strict=True) if k not in seen}
             inputs = {}
             for key, crop in new.items():
                 try:
@@ -176,7 +176,7 @@ class Recognizer:
                 for key, p, ok in zip(inputs, probs, is_digit, strict=True):
                     # A crop that does not look like a digit (half a digit, two touching ones) scores 0.
                     seen[key] = (p, float(p.max() * ok))
-            return [seen[c.tobytes() + bytes(str(c.size), "ascii")] for c in crops]
+            return [seen[k] for k in keys]
 
         def confidence(crops) -> list[float]:
             return [0.0 if r is None else r[1] for r in read(crops)]

@@ -46,6 +46,7 @@ EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned t
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses decompression bombs above twice this; we check first
 MAX_ECHO = 80  # characters of a client's path or value repeated in an error message
+UNREADABLE = "the file is not a readable image (corrupt or unsupported format); upload a PNG, JPEG or WebP"
 
 
 class PreprocessError(ValueError):
@@ -155,9 +156,7 @@ def load_image(source: str | Path | bytes | bytearray, decode: bool = True) -> I
             raise ImageTooLargeError(
                 f"image refused: it has more than twice the limit of {MAX_PIXELS:,} pixels. Send a smaller image."
             ) from None
-        raise InvalidImageError(
-            "the file is not a readable image (corrupt or unsupported format); upload a PNG, JPEG or WebP"
-        ) from None
+        raise InvalidImageError(UNREADABLE) from None
 
 
 def ink_map(img: Image.Image) -> Image.Image:
@@ -389,8 +388,5 @@ def _decoded(img: Image.Image, what: str) -> Image.Image:
     try:
         img.load()
     except (OSError, SyntaxError, ValueError):
-        raise InvalidImageError(
-            f"Sketchpad {what}: the file is not a readable image (corrupt or unsupported "
-            "format); upload a PNG, JPEG or WebP"
-        ) from None
-    return upright(img)
+        raise InvalidImageError(f"Sketchpad {what}: {UNREADABLE}") from None
+    return to_pil(img)  # the same mode handling and orientation as every other image

@@ -237,10 +237,15 @@ def api_recognize(rec: Recognizer, image: Any) -> dict:
     return _api_call(verdict, image)
 
 
+def _holds_no_image(value: Any) -> bool:
+    """A Sketchpad value (or anything Gradio turned into one) with no image in any of its parts."""
+    return isinstance(value, dict) and not any(value.get(part) for part in ("composite", "background", "layers"))
+
+
 def _api_call(fn, image: Any):
     if image is None:
         raise gr.Error("no image received: send a Sketchpad value or an image file", print_exception=False)
-    if isinstance(image, dict) and not any(image.get(part) for part in ("composite", "background", "layers")):
+    if _holds_no_image(image):
         raise gr.Error(NO_IMAGE, print_exception=False)
     try:
         return fn(image)
@@ -261,9 +266,7 @@ def save_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: st
         PreprocessError: no drawing, a bad one, an unknown label, or too many corrections
             (:class:`digitrec.feedback.FeedbackError`).
     """
-    if image is None or (
-        isinstance(image, dict) and not any(image.get(p) for p in ("composite", "background", "layers"))
-    ):
+    if image is None or _holds_no_image(image):
         raise EmptyImageError("no drawing to correct: draw a digit first")
     drawing = to_pil(image)
     result = rec.recognize(drawing)

@@ -312,6 +312,11 @@ def style_inputs(
     return out
 
 
+def as_batch(sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The sets :func:`style_inputs` returns as one batch of inputs and one of labels, in style order."""
+    return np.concatenate([x for x, _ in sets.values()]), np.concatenate([y for _, y in sets.values()])
+
+
 def style_test_set(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 300) -> dict[str, tuple]:
     """The style test set: its own seed, larger canvases, and MNIST's test digits for marks and re-drawings."""
     return style_inputs(

@@ -23,7 +23,7 @@ from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
 from digitrec.data import load_mnist, read_corrections
 from digitrec.hub import pull_dataset
 from digitrec.preprocess import from_uint8
-from digitrec.styles import style_inputs
+from digitrec.styles import as_batch, style_inputs
 from digitrec.weights import MODEL_FILES, WEIGHTS
 
 
@@ -160,8 +160,7 @@ def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
         pen=(x[::-1], y[::-1]),
         pen_count=cfg.pen_redraws,
     )
-    inputs = np.concatenate([v[0] for v in sets.values()])
-    labels = np.concatenate([v[1] for v in sets.values()])
+    inputs, labels = as_batch(sets)
     print(f"handwriting styles mixed in: {len(inputs)} renderings in {len(sets)} styles")
     return inputs, labels
 

@@ -133,3 +133,29 @@ def test_the_detector_learns_to_flag_what_it_is_shown():
     # The best possible rule here (a cut along the axis joining the clouds) ranks about 94% of pairs right.
     pairs_right = (logit(fresh_others)[:, None] > logit(fresh_digits)[None, :]).mean()
     assert pairs_right > 0.9
+
+
+def test_the_threshold_flags_at_most_the_flag_rate_of_each_kind_of_digit():
+    from digitrec.fitting import FLAG_RATE, fit
+
+    # Digits as features: ten Gaussian classes read by a linear classifier. One kind of validation
+    # digit (as a pen draws them, say) lies a little further from the training digits than the other.
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 4, (10, 6))
+    classifier = centres.T
+
+    def digits(n, spread=1.0):
+        y = rng.integers(0, 10, n)
+        return centres[y] + rng.normal(0, spread, (n, 6)), y
+
+    def run(x):
+        return [x], x @ classifier
+
+    kinds = {"plain": digits(2000)[0], "pen": digits(2000, spread=1.4)[0]}
+    others = rng.normal(0, 12, (2000, 6))
+    calibration = fit(run, digits(4000), digits(1000), kinds, others)
+    for name, x in kinds.items():
+        taps, logits = run(x)
+        assert (~calibration.is_digit(taps, softmax(logits))).mean() <= FLAG_RATE, name
+    taps, logits = run(others)
+    assert (~calibration.is_digit(taps, softmax(logits))).mean() >= 0.5

@@ -51,6 +51,27 @@ def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
     assert len(rec.predict(x[0])) == 10
 
 
+@pytest.mark.slow
+def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mnist_sample):
+    import keras
+
+    from digitrec.weights import WEIGHTS
+
+    x, y = mnist_sample
+    small = {"epochs": 1, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0}
+    train(TrainConfig(**small, pen_redraws=0, init_from=str(WEIGHTS), out=str(tmp_path / "w")), data=((x, y), (x, y)))
+    before, after = build_model("resnet"), build_model("resnet")
+    before.load_weights(WEIGHTS / "model.weights.h5")
+    after.load_weights(tmp_path / "w" / "model.weights.h5")
+    last_pool = max(i for i, layer in enumerate(before.layers) if isinstance(layer, keras.layers.MaxPooling2D))
+    for i, (old, new) in enumerate(zip(before.layers, after.layers, strict=True)):
+        if not old.weights:
+            continue
+        changed = any(not np.array_equal(a, b) for a, b in zip(old.get_weights(), new.get_weights(), strict=True))
+        learns = i > last_pool and not isinstance(old, keras.layers.BatchNormalization)
+        assert changed == learns, old.name
+
+
 def test_command_line_overrides_every_setting():
     cfg = TrainConfig.from_args(["--epochs", "3", "--batch-size", "64", "--arch", "cnn2", "--limit", "100"])
     assert (cfg.epochs, cfg.batch_size, cfg.arch, cfg.limit) == (3, 64, "cnn2", 100)

@@ -38,6 +38,9 @@ MIN_INK_PIXELS = 4
 # deviation for normal noise).
 NOISE_SIGMAS = 3.0
 QUARTILE_TO_P90 = 0.607
+# A border whose quartiles lie further apart than this share of the grey scale is split between
+# paper and ink (a thin digit cropped to its ink): neither quartile can be trusted to be paper.
+SPLIT_BORDER = 0.25
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
 # (measured on the 10k test set: 13.99, 14.01).
 CENTRE = IMAGE_SIZE / 2
@@ -192,9 +195,25 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     gray = img.convert("L")
     w, h = gray.size
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
-    ink = gray.point(_ink_levels(border))
+    levels, split = _ink_levels(border)
+    ink = gray.point(levels)
+    if split and not _digit_found(ink, w * h):
+        ink = _split_border_ink(gray, border) or ink
     box = ink.getbbox() or (0, 0, w, h)
     return ink.crop(box), box[:2], gray.size
+
+
+def _split_border_ink(gray: Image.Image, border: np.ndarray) -> Image.Image | None:
+    """The ink of an image whose border is as much ink as paper (a digit a few pixels wide cropped to
+    its ink), or ``None``: each polarity in turn, the border's median's first, with the paper at the
+    border's extreme on that side and no noise floor (the border's spread is ink, not noise)."""
+    median_says_dark = float(np.median(border)) >= PIXEL_MAX / 2
+    for dark_ink in (median_says_dark, not median_says_dark):
+        strength, _ = _strength(float(np.percentile(border, 90 if dark_ink else 10)), dark_ink)
+        ink = gray.point(np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist())
+        if _digit_found(ink, gray.width * gray.height):
+            return ink
+    return None
 
 
 def _transparent_ink(img: Image.Image, box: tuple[int, int, int, int]):
@@ -220,7 +239,7 @@ def _transparent_ink(img: Image.Image, box: tuple[int, int, int, int]):
         border = np.full(2 * (w + h), paper, np.uint8)
     else:
         border = np.concatenate([np.asarray(flatten(img.crop(edge))).ravel() for edge in _edges(img.size)])
-    ink = Image.composite(gray, Image.new("L", crop.size, paper), crop_alpha).point(_ink_levels(border))
+    ink = Image.composite(gray, Image.new("L", crop.size, paper), crop_alpha).point(_ink_levels(border)[0])
     return ink, box[:2], img.size
 
 
@@ -229,32 +248,42 @@ def _edges(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     return [(0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h)]
 
 
-def _ink_levels(border: np.ndarray) -> list[int]:
-    """Lookup table grey -> ink strength (0-255), from the paper colour and noise seen on the border."""
+def _ink_levels(border: np.ndarray) -> tuple[list[int], bool]:
+    """Lookup table grey -> ink strength (0-255), from the paper colour and noise seen on the border;
+    and whether the border is split between paper and ink (:data:`SPLIT_BORDER`)."""
     # The border's median says which side is paper. Ink that touches the edge (a tight crop, a
     # form cell) covers part of the border, so the paper's colour and noise come from the paper
     # side's outer quartiles: right as long as a quarter of the border is paper.
-    dark_ink = float(np.median(border)) >= PIXEL_MAX / 2
-    q = np.percentile(border, (75, 90) if dark_ink else (25, 10))
-    paper = float(q[0])
-    levels = np.arange(PIXEL_MAX + 1, dtype=np.float32)
-    span = max(paper if dark_ink else PIXEL_MAX - paper, 1.0)
-    strength = np.clip((paper - levels) / span if dark_ink else (levels - paper) / span, 0, 1)
+    p10, p25, median, p75, p90 = np.percentile(border, (10, 25, 50, 75, 90))
+    dark_ink = float(median) >= PIXEL_MAX / 2
+    q = (p75, p90) if dark_ink else (p25, p10)
+    strength, span = _strength(float(q[0]), dark_ink)
     # Noise floor: what the border's paper already reads as ink, its 95th percentile, capped
     # at NOISE_SIGMAS of the paper's own spread so that ink on the border is not called noise.
     sigma = abs(float(q[1] - q[0])) / QUARTILE_TO_P90
     noise = min(float(np.percentile(strength[border], 95)), NOISE_SIGMAS * sigma / span)
     if noise < 1:
         strength = np.clip((strength - noise) / (1 - noise), 0, 1)
-    return np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist()
+    return np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist(), p75 - p25 > SPLIT_BORDER * PIXEL_MAX
 
 
-def _mnist_box(ink: Image.Image, area: int) -> np.ndarray:
+def _strength(paper: float, dark_ink: bool) -> tuple[np.ndarray, float]:
+    """Ink strength 0-1 of each grey level on this paper, and the paper-to-ink span it is measured in."""
+    levels = np.arange(PIXEL_MAX + 1, dtype=np.float32)
+    span = max(paper if dark_ink else PIXEL_MAX - paper, 1.0)
+    return np.clip((paper - levels) / span if dark_ink else (levels - paper) / span, 0, 1), span
+
+
+def _digit_found(ink: Image.Image, area: int) -> bool:
+    """Whether an ink map holds more than blank paper, faint noise or a few stray specks."""
     hist = ink.histogram()
     strongest = max(level for level, count in enumerate(hist) if count)
     inked = sum(hist[(strongest + 1) // 2 :])
-    speck = max(MIN_INK_PIXELS, MIN_INK_FRACTION * area)
-    if strongest < MIN_CONTRAST * PIXEL_MAX or inked < speck:
+    return strongest >= MIN_CONTRAST * PIXEL_MAX and inked >= max(MIN_INK_PIXELS, MIN_INK_FRACTION * area)
+
+
+def _mnist_box(ink: Image.Image, area: int) -> np.ndarray:
+    if not _digit_found(ink, area):
         raise EmptyImageError("no digit found: the canvas is empty or holds only a few stray marks. Draw a digit.")
     left, top, right, bottom = ink.getbbox()
     digit = ink.crop((left, top, right, bottom))

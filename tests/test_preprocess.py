@@ -235,6 +235,32 @@ def test_a_tight_crop_reads_like_the_same_digit_with_a_margin(mnist_sample, reco
     assert agree >= len(x[::4]) - 1
 
 
+# Two MNIST test ones (indices 4069 and 9274) cropped to their ink, column by column: four pixels
+# wide, so their border is as much ink as paper.
+THIN_ONES = [
+    [
+        [113, 216, 216, 216, 216, 216, 216, 216, 216, 216, 217, 216, 177, 123, 123, 123, 123, 123, 123, 157],
+        [254, 253, 253, 253, 253, 253, 253, 253, 253, 253, 254, 253, 253, 253, 253, 253, 253, 253, 253, 253],
+        [136, 254, 254, 254, 254, 254, 254, 254, 254, 254, 255, 254, 254, 254, 254, 254, 254, 254, 254, 254],
+        [8, 42, 122, 122, 122, 122, 187, 180, 135, 122, 181, 215, 176, 122, 173, 215, 215, 215, 204, 122],
+    ],
+    [
+        [255, 253, 253, 253, 253, 253, 232, 109, 110, 109, 31, 0, 0, 0, 16, 109, 110, 109, 94, 0],
+        [180, 242, 252, 252, 252, 252, 252, 252, 253, 252, 227, 217, 218, 217, 222, 252, 253, 252, 247, 217],
+        [0, 186, 215, 236, 252, 252, 252, 252, 253, 252, 252, 252, 253, 252, 252, 252, 253, 252, 252, 252],
+        [0, 0, 0, 62, 108, 108, 108, 108, 108, 108, 108, 108, 170, 252, 252, 252, 253, 252, 252, 252],
+    ],
+]
+
+
+@pytest.mark.parametrize("polarity", ["light_on_dark", "dark_on_light"])
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_thin_one_cropped_to_its_ink_is_read_in_either_polarity(recognizer, which, polarity):
+    crop = np.array(THIN_ONES[which], np.uint8).T
+    img = Image.fromarray(crop if polarity == "light_on_dark" else 255 - crop)
+    assert max(recognizer.predict(img).items(), key=lambda kv: kv[1])[0] == "1"
+
+
 def test_a_tight_crop_of_a_transparent_drawing_reads_like_one_with_a_margin(mnist_sample):
     digit = Image.fromarray(mnist_sample[0][9]).resize((140, 140), Image.Resampling.BICUBIC)
     tight = paint(digit.crop(digit.getbbox()), "transparent")

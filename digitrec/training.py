@@ -56,7 +56,7 @@ class TrainConfig:
     holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after
     limit: int = 0  # use only this many training digits (0 = all); for smoke runs
     init_from: str = ""  # start from the weights in this folder (fine-tuning) instead of from scratch
-    tune_stages: int = 1  # with init_from: train only this many last stages (of 3; 0 = all) and the classifier
+    tune_stages: int = 3  # with init_from: train this many last stages (of 3) and the classifier; fewer forgot more
     seed: int = 42  # one seed for data split, augmentation and initialization
     out: str = str(WEIGHTS)  # where the model, its metadata and its card are written
 

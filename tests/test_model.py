@@ -59,7 +59,8 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
 
     x, y = mnist_sample
     small = {"epochs": 1, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0}
-    train(TrainConfig(**small, pen_redraws=0, init_from=str(WEIGHTS), out=str(tmp_path / "w")), data=((x, y), (x, y)))
+    cfg = TrainConfig(**small, pen_redraws=0, init_from=str(WEIGHTS), tune_stages=1, out=str(tmp_path / "w"))
+    train(cfg, data=((x, y), (x, y)))
     before, after = build_model("resnet"), build_model("resnet")
     before.load_weights(WEIGHTS / "model.weights.h5")
     after.load_weights(tmp_path / "w" / "model.weights.h5")

@@ -38,15 +38,17 @@ Per class: {per_class}
 
 ```python
 import keras
-model = keras.saving.load_model("hf://{repo}")        # input: (n, 28, 28, 1) floats in [0, 1], white on black
+
+model = keras.saving.load_model("hf://{repo}")  # input: (n, 28, 28, 1) floats in [0, 1], white on black
 ```
 
 With preprocessing for any drawing or photo:
 
 ```python
 from digitrec import Recognizer
+
 rec = Recognizer.load("hf://{repo}")
-rec.predict("my_digit.png")   # {{"0": 0.0001, ..., "7": 0.9993, ...}}
+rec.predict("my_digit.png")  # {{"0": 0.0001, ..., "7": 0.9993, ...}}
 ```
 
 ## Training

@@ -42,10 +42,23 @@ log = logging.getLogger(__name__)
 LABELS = (*CLASS_NAMES, NOT_A_DIGIT)  # what a visitor may say a drawing was
 DIR_ENV, EVERY_ENV = "DIGITREC_FEEDBACK_DIR", "DIGITREC_FEEDBACK_EVERY"
 DEFAULT_DIR, DEFAULT_EVERY_MIN = "feedback", 5.0
+RATE_SESSIONS = 1024  # sessions remembered for the rate limit before the quiet ones are dropped
 
 
 class FeedbackError(PreprocessError):
     """A correction that cannot be kept: an unknown label, or too many from one session."""
+
+
+def label_of(answer: str) -> str:
+    """A visitor's answer as one of :data:`LABELS` (case and spaces ignored).
+
+    Raises:
+        FeedbackError: the answer is not a digit or "not a digit".
+    """
+    label = str(answer).strip().lower()
+    if label not in LABELS:
+        raise FeedbackError(f"unknown label {label[:20]!r}: send one of 0-9 or {NOT_A_DIGIT!r}")
+    return label
 
 
 class FeedbackStore:
@@ -63,7 +76,8 @@ class FeedbackStore:
         self.repo_id, self.every = repo_id, every_minutes
         self.scheduler: CommitScheduler | None = None
         self._lock = threading.Lock()  # when no scheduler holds one
-        self._recent: dict[str, deque] = defaultdict(deque)
+        self._recent: dict[str, deque] = defaultdict(deque)  # each session's corrections in the last minute
+        self._rate_lock = threading.Lock()
         if repo_id:
             self._start_scheduler()
 
@@ -91,9 +105,7 @@ class FeedbackStore:
         Raises:
             FeedbackError: ``label`` is not a digit or "not a digit", or the session sent too many.
         """
-        label = str(label).strip().lower()
-        if label not in LABELS:
-            raise FeedbackError(f"unknown label {label[:20]!r}: send one of 0-9 or {NOT_A_DIGIT!r}")
+        label = label_of(label)
         self._check_rate(session)
         now = datetime.now(UTC)
         shard = self.folder / "data" / now.strftime("%Y-%m-%dT%H")
@@ -142,12 +154,17 @@ class FeedbackStore:
         return self.scheduler.lock if self.scheduler is not None else self._lock
 
     def _check_rate(self, session: str) -> None:
-        recent, now = self._recent[session], time.monotonic()
-        while recent and now - recent[0] > 60:
-            recent.popleft()
-        if len(recent) >= FEEDBACK_PER_MINUTE:
-            raise FeedbackError(f"at most {FEEDBACK_PER_MINUTE} corrections a minute; try again shortly")
-        recent.append(now)
+        now = time.monotonic()
+        with self._rate_lock:
+            if len(self._recent) > RATE_SESSIONS:  # sessions silent for a minute are forgotten: memory stays bounded
+                for quiet in [k for k, times in self._recent.items() if now - times[-1] > 60]:
+                    del self._recent[quiet]
+            recent = self._recent[session]
+            while recent and now - recent[0] > 60:
+                recent.popleft()
+            if len(recent) >= FEEDBACK_PER_MINUTE:
+                raise FeedbackError(f"at most {FEEDBACK_PER_MINUTE} corrections a minute; try again shortly")
+            recent.append(now)
 
     def _prune(self) -> None:
         """Above :data:`FEEDBACK_MAX_BYTES`, delete whole hour folders, those already pushed first, oldest first."""

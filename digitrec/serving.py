@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 import gradio as gr
 import numpy as np
 
-from digitrec.constants import PIXEL_MAX
+from digitrec.constants import NOT_A_DIGIT, PIXEL_MAX
 from digitrec.explain import Explainer
-from digitrec.feedback import LABELS, FeedbackStore
+from digitrec.feedback import FeedbackStore, label_of
 from digitrec.inference import Recognizer
 from digitrec.preprocess import EmptyImageError, PreprocessError, to_pil
 
@@ -266,12 +266,12 @@ def save_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: st
         PreprocessError: no drawing, a bad one, an unknown label, or too many corrections
             (:class:`digitrec.feedback.FeedbackError`).
     """
+    label = label_of(label)  # before the model runs: a bad label costs nothing
     if image is None or _holds_no_image(image):
         raise EmptyImageError("no drawing to correct: draw a digit first")
     drawing = to_pil(image)
     result = rec.recognize(drawing)
-    path = store.save(drawing, result, label, rec.source, session, rec.revision)
-    return {"saved": str(label).strip().lower(), "file": path}
+    return {"saved": label, "file": store.save(drawing, result, label, rec.source, session, rec.revision)}
 
 
 def show_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> str:
@@ -280,7 +280,7 @@ def show_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: st
         saved = save_correction(store, rec, image, label, session)["saved"]
     except PreprocessError as exc:
         return f"⚠️ {exc}"
-    return f"Thanks: saved as {'not a digit' if saved == LABELS[-1] else 'a ' + saved}."
+    return f"Thanks: saved as {saved if saved == NOT_A_DIGIT else 'a ' + saved}."
 
 
 def api_report(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> dict:

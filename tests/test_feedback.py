@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import pytest
 from gradio_client import Client, handle_file
@@ -47,6 +48,21 @@ def test_a_session_may_send_only_so_many_a_minute(tmp_path, seven):
     with pytest.raises(FeedbackError, match="a minute"):
         store.save(*seven, label="7", model="m", session="a")
     store.save(*seven, label="7", model="m", session="b")  # another visitor is not affected
+
+
+def test_sessions_that_went_quiet_are_forgotten(tmp_path, monkeypatch):
+    # A flood of one-off session ids must not grow the rate limiter's memory without end.
+    store, clock = FeedbackStore(tmp_path), [1000.0]
+    monkeypatch.setattr(feedback, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    for i in range(feedback.RATE_SESSIONS + 1):
+        store._check_rate(f"old-{i}")
+    clock[0] += 61
+    store._check_rate("new")
+    assert len(store._recent) == 1
+    for _ in range(feedback.FEEDBACK_PER_MINUTE - 1):
+        store._check_rate("new")
+    with pytest.raises(FeedbackError, match="a minute"):  # the limit itself still holds
+        store._check_rate("new")
 
 
 def test_above_the_cap_the_oldest_hours_go_first(tmp_path, seven, monkeypatch):

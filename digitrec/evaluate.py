@@ -40,7 +40,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     """Every figure for ``rec`` (on the first ``limit`` test digits, if set); the calibration
-    figures only when ``rec`` has a calibration. Each set goes through the model once."""
+    figures only when ``rec`` has a calibration. Each set goes through the model once (MNIST test
+    once more, for its confidences before temperature scaling)."""
     _, (x_test, y_test) = load_mnist()
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]

@@ -258,7 +258,8 @@ def render_shape(kind: str, rng: np.random.Generator, canvas: int = 400) -> Imag
         corners = rng.uniform(0, 1, size=(int(rng.integers(5, 10)), 2))
         order = np.argsort(np.arctan2(*(corners - corners.mean(0)).T))  # around the centre: no crossings
         draw.polygon([at(u, v) for u, v in corners[order]], fill=PIXEL_MAX)
-        shade = Image.fromarray(np.uint8(rng.uniform(90, PIXEL_MAX, size=(4, 4)))).resize(mask.size, Image.BICUBIC)
+        coarse = Image.fromarray(np.uint8(rng.uniform(90, PIXEL_MAX, size=(4, 4))))
+        shade = coarse.resize(mask.size, Image.Resampling.BICUBIC)
         mask = Image.fromarray(np.uint8(np.asarray(mask, np.float32) * np.asarray(shade, np.float32) / PIXEL_MAX))
     else:
         raise ValueError(f"unknown shape {kind!r}: expected one of {', '.join(SHAPES)}")

@@ -36,7 +36,7 @@ class TrainConfig:
     dropout: float = 0.3  # before the classifier; the conv stack is regularized by BN + augmentation
     epochs: int = 25  # fits the 90-minute budget on 2 CPU cores (weights/training.json); cosine decay ends here
     batch_size: int = 128  # large enough for stable BN statistics, small enough for many updates
-    optimizer: str = "adam"  # "sgd" (momentum 0.9) moves converged weights only as far as their gradients push
+    optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch
     warmup_epochs: int = 1  # avoids early BN/Adam instability at the peak rate
     clipnorm: float = 1.0  # gradient clipping guards against rare spikes from hard augmentations
@@ -250,7 +250,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     train_split, val_split = split_train_val(x_train, y_train, cfg)
     print(f"train {len(train_split[0])} digits, validation {len(val_split[0])} digits")
-    corrections = None
+    corrections = val_corrections = None
     if cfg.extra_data:
         rows, revision = load_corrections(cfg.extra_data)
         fitted, held_out = split_corrections(rows, cfg.holdout)
@@ -261,9 +261,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
             f"corrections from {cfg.extra_data} ({revision}): {len(rows)}; {len(held_out)} held out to measure, "
             f"{len(checking)} for validation"
         )
-    train_ds, val_ds = make_datasets(
-        train_split, val_split, cfg, corrections, val_corrections if corrections is not None else None
-    )
+    train_ds, val_ds = make_datasets(train_split, val_split, cfg, corrections, val_corrections)
 
     kwargs = {"width": cfg.width, "dropout": cfg.dropout} if cfg.arch == "resnet" else {}
     model = build_model(cfg.arch, **kwargs)
@@ -360,9 +358,10 @@ def _optimizer(cfg: TrainConfig, schedule):
 
 
 def _averaging(optimizer_class):
-    """``optimizer_class`` whose weight average warms up, as TensorFlow's ExponentialMovingAverage
-    with ``num_updates`` does: Keras's own starts at full momentum, so the average of a short run
-    (a fine-tune, a smoke test) would still be mostly the initial weights."""
+    """``optimizer_class`` whose weight average warms up (momentum ``step / (step + 10)`` until it
+    reaches ``ema_momentum``), like TensorFlow's ExponentialMovingAverage with ``num_updates``:
+    Keras's own starts at full momentum, so the average of a short run (a fine-tune, a smoke
+    test) would still be mostly the initial weights."""
     from keras import ops
 
     class Averaging(optimizer_class):

@@ -57,6 +57,7 @@ def main() -> None:
         "options": train_options,
         "corrections": args.corrections,
         "held_out": report["held_out"],
+        "blend": report["blend"],
         "before": report["before"],
         "after": report["after"],
         "mnist_test_change_points": round(100 * (report["after"]["mnist_test"] - report["before"]["mnist_test"]), 2),

@@ -137,11 +137,13 @@ def _corrections_section(training: dict) -> str:
     if not corrections:
         return ""
     before, after = corrections["before"], corrections["after"]
+    blend = corrections.get("blend")
+    kept = f" The weights keep {blend:.0%} of the fine-tune's change (WiSE-FT)." if blend is not None else ""
     return f"""
 ## Fine-tuned on visitors' corrections
 
-{corrections["trained_on"]} corrections from `{corrections["source"]}` at revision `{corrections["revision"]}`;
-on the {corrections["held_out"]} held out: {before["held_out_corrections"]:.2%} before,
+{corrections["trained_on"]} corrections from `{corrections["source"]}` at revision `{corrections["revision"]}`.{kept}
+On the {corrections["held_out"]} held out: {before["held_out_corrections"]:.2%} before,
 {after["held_out_corrections"]:.2%} after. MNIST test: {before["mnist_test"]:.2%} before,
 {after["mnist_test"]:.2%} after.
 """

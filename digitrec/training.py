@@ -39,6 +39,7 @@ class TrainConfig:
     optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch
     warmup_epochs: int = 1  # avoids early BN/Adam instability at the peak rate
+    weight_decay: float = 0.0  # decoupled (AdamW-style) on kernels only, times the learning rate; 0 = off
     clipnorm: float = 1.0  # gradient clipping guards against rare spikes from hard augmentations
     ema: float = 0.999  # validate, keep and ship the moving average of the weights (about 2 epochs); 0 = off
     val_size: int = 6000  # carved from the 60k training digits; the test set never selects anything
@@ -57,6 +58,7 @@ class TrainConfig:
     limit: int = 0  # use only this many training digits (0 = all); for smoke runs
     init_from: str = ""  # start from the weights in this folder (fine-tuning) instead of from scratch
     tune_stages: int = 3  # with init_from: train this many last stages (of 3) and the classifier; fewer forgot more
+    max_forgetting: float = 0.1  # with init_from: points of MNIST validation accuracy a fine-tune may lose (WiSE-FT)
     seed: int = 42  # one seed for data split, augmentation and initialization
     out: str = str(WEIGHTS)  # where the model, its metadata and its card are written
 
@@ -280,6 +282,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
             f"{model.layers[first].name} frozen"
         )
     model.summary()
+    initial = model.get_weights()
     if corrections is not None:
         before = _accuracies(model, held, (x_test, y_test))
 
@@ -318,6 +321,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
         minutes = (time.time() - start) / 60
         model.load_weights(best)
 
+    blend = _blend_back(model, initial, val_split, cfg.max_forgetting) if cfg.init_from else None
     val_loss, val_acc = model.evaluate(val_ds, verbose=0)
     best_epoch = int(np.argmin(history.history["val_loss"])) + 1
     print(f"best epoch {best_epoch}: validation accuracy {val_acc:.4%}, trained {minutes:.1f} min")
@@ -334,6 +338,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
             "revision": revision,
             "trained_on": len(corrections[0]),
             "held_out": len(held[0]),
+            "blend": blend,
             "before": before,
             "after": after,
         }
@@ -349,12 +354,21 @@ def train(cfg: TrainConfig, data=None) -> dict:
 def _optimizer(cfg: TrainConfig, schedule):
     import keras  # heavy, as above
 
-    averaging = {"use_ema": cfg.ema > 0, "ema_momentum": cfg.ema or 0.99, "clipnorm": cfg.clipnorm}
+    common = {
+        "use_ema": cfg.ema > 0,
+        "ema_momentum": cfg.ema or 0.99,
+        "clipnorm": cfg.clipnorm,
+        "weight_decay": cfg.weight_decay or None,
+    }
     if cfg.optimizer == "sgd":
-        return _averaging(keras.optimizers.SGD)(learning_rate=schedule, momentum=0.9, **averaging)
-    if cfg.optimizer == "adam":
-        return _averaging(keras.optimizers.Adam)(learning_rate=schedule, **averaging)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}: expected adam or sgd")
+        optimizer = _averaging(keras.optimizers.SGD)(learning_rate=schedule, momentum=0.9, **common)
+    elif cfg.optimizer == "adam":
+        optimizer = _averaging(keras.optimizers.Adam)(learning_rate=schedule, **common)
+    else:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}: expected adam or sgd")
+    # Batch normalization's scale and shift and the biases set levels, not feature detectors: not decayed.
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    return optimizer
 
 
 def _averaging(optimizer_class):
@@ -376,6 +390,31 @@ def _averaging(optimizer_class):
                     average.assign(m * average + (1 - m) * var)
 
     return Averaging
+
+
+BLENDS = np.linspace(1.0, 0.0, 11)  # share of the fine-tune's change kept, most first
+
+
+def _blend_back(model, start: list[np.ndarray], val: tuple[np.ndarray, np.ndarray], max_forgetting: float) -> float:
+    """Move a fine-tuned ``model`` back toward its ``start`` weights, by the smallest step on
+    :data:`BLENDS` that brings MNIST validation accuracy within ``max_forgetting`` points of
+    where it began; return the share of the change kept.
+
+    Averaging the weights before and after a fine-tune keeps most of what it learned and most
+    of what it forgot (Wortsman et al., "Robust fine-tuning of zero-shot models", 2022): the
+    two lie in one basin, since batch normalization and its statistics stayed frozen.
+    """
+    tuned = model.get_weights()
+
+    def accuracy(share):
+        model.set_weights([s + share * (t - s) for s, t in zip(start, tuned, strict=True)])
+        return float((model.predict(to_model_input(val[0]), batch_size=1024, verbose=0).argmax(1) == val[1]).mean())
+
+    floor = accuracy(0.0) - max_forgetting / 100
+    share = next((float(b) for b in BLENDS if accuracy(b) >= floor), 0.0)
+    accuracy(share)  # leaves the model at the chosen blend
+    print(f"kept {share:.0%} of the fine-tune's change: MNIST validation within {max_forgetting} points of the start")
+    return share
 
 
 def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:

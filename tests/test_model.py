@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitrec.model import ARCHITECTURES, build_model
-from digitrec.training import TrainConfig, train
+from digitrec.training import TrainConfig, to_model_input, train
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -59,7 +59,9 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
 
     x, y = mnist_sample
     small = {"epochs": 1, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0}
-    cfg = TrainConfig(**small, pen_redraws=0, init_from=str(WEIGHTS), tune_stages=1, out=str(tmp_path / "w"))
+    cfg = TrainConfig(
+        **small, pen_redraws=0, init_from=str(WEIGHTS), tune_stages=1, max_forgetting=100, out=str(tmp_path / "w")
+    )
     train(cfg, data=((x, y), (x, y)))
     before, after = build_model("resnet"), build_model("resnet")
     before.load_weights(WEIGHTS / "model.weights.h5")
@@ -71,6 +73,31 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
         changed = any(not np.array_equal(a, b) for a, b in zip(old.get_weights(), new.get_weights(), strict=True))
         learns = i > last_pool and not isinstance(old, keras.layers.BatchNormalization)
         assert changed == learns, old.name
+
+
+def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):
+    from digitrec.training import _blend_back
+    from digitrec.weights import WEIGHTS
+
+    x, y = mnist_sample
+    model = build_model("resnet")
+    model.load_weights(WEIGHTS / "model.weights.h5")
+    start = model.get_weights()
+
+    def accuracy():
+        return (model.predict(to_model_input(x), verbose=0).argmax(1) == y).mean()
+
+    reference = accuracy()
+    # A "fine-tune" that scrambled the classifier: it has forgotten most digits.
+    rng = np.random.default_rng(0)
+    scrambled = [w + rng.normal(0, 3 * w.std() + 1e-3, w.shape) if w.ndim == 2 else w for w in start]
+    model.set_weights(scrambled)
+    assert accuracy() < reference - 0.2
+    share = _blend_back(model, start, (x, y), max_forgetting=0.0)
+    assert 0 <= share < 1 and accuracy() >= reference
+    model.set_weights(scrambled)
+    assert _blend_back(model, start, (x, y), max_forgetting=100) == 1.0
+    assert accuracy() < reference - 0.2
 
 
 def test_command_line_overrides_every_setting():

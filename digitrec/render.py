@@ -190,6 +190,7 @@ SHAPES = (
     "smiley",
     "speckles",
     "textured_blob",
+    "silhouette",
 )
 
 
@@ -258,12 +259,25 @@ def render_shape(kind: str, rng: np.random.Generator, canvas: int = 400) -> Imag
         corners = rng.uniform(0, 1, size=(int(rng.integers(5, 10)), 2))
         order = np.argsort(np.arctan2(*(corners - corners.mean(0)).T))  # around the centre: no crossings
         draw.polygon([at(u, v) for u, v in corners[order]], fill=PIXEL_MAX)
-        coarse = Image.fromarray(np.uint8(rng.uniform(90, PIXEL_MAX, size=(4, 4))))
-        shade = coarse.resize(mask.size, Image.Resampling.BICUBIC)
-        mask = Image.fromarray(np.uint8(np.asarray(mask, np.float32) * np.asarray(shade, np.float32) / PIXEL_MAX))
+        mask = _shade_unevenly(mask, rng)
+    elif kind == "silhouette":  # a photographed object seen whole: a ragged outline, often tall or wide
+        angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(8, 16))))
+        radii = rng.uniform(0.2, 0.5, len(angles))
+        # Never narrower than half its height: a tall, thin filled bar is what a fat brush's 1 looks like.
+        stretch = (rng.uniform(0.5, 1.0), 1.0)[:: 1 if rng.random() < 0.5 else -1]
+        outline = zip(radii * np.cos(angles) * stretch[0], radii * np.sin(angles) * stretch[1], strict=True)
+        draw.polygon([at(0.5 + u, 0.5 + v) for u, v in outline], fill=PIXEL_MAX)
+        mask = _shade_unevenly(mask, rng)
     else:
         raise ValueError(f"unknown shape {kind!r}: expected one of {', '.join(SHAPES)}")
     return paint(mask, STYLES[int(rng.integers(len(STYLES)))])
+
+
+def _shade_unevenly(mask: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Darken ``mask``'s ink by a smooth random field, as light falls on a photographed object."""
+    coarse = Image.fromarray(np.uint8(rng.uniform(90, PIXEL_MAX, size=(4, 4))))
+    shade = coarse.resize(mask.size, Image.Resampling.BICUBIC)
+    return Image.fromarray(np.uint8(np.asarray(mask, np.float32) * np.asarray(shade, np.float32) / PIXEL_MAX))
 
 
 def write_examples(folder: str | Path) -> list[Path]:

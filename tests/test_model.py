@@ -100,6 +100,22 @@ def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample)
     assert accuracy() < reference - 0.2
 
 
+def test_weight_decay_shrinks_kernels_and_leaves_normalization_and_biases_alone():
+    from digitrec.training import _optimizer
+
+    model = build_model("resnet")
+    optimizer = _optimizer(TrainConfig(weight_decay=0.5, ema=0), 0.1)
+    rng = np.random.default_rng(0)
+    for v in model.trainable_variables:  # none at zero (biases start there), where decay could not show
+        v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    # Zero gradients: Adam itself moves nothing, so any change is the decay.
+    optimizer.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in model.trainable_variables])
+    for v in model.trainable_variables:
+        decayed = v.path.endswith("kernel")
+        np.testing.assert_allclose(v.numpy(), before[v.path] * (1 - 0.5 * 0.1 if decayed else 1), rtol=1e-5)
+
+
 def test_command_line_overrides_every_setting():
     cfg = TrainConfig.from_args(["--epochs", "3", "--batch-size", "64", "--arch", "cnn2", "--limit", "100"])
     assert (cfg.epochs, cfg.batch_size, cfg.arch, cfg.limit) == (3, 64, "cnn2", 100)

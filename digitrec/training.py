@@ -282,7 +282,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
             f"{model.layers[first].name} frozen"
         )
     model.summary()
-    initial = model.get_weights()
+    initial = model.get_weights() if cfg.init_from else None  # what a fine-tune is blended back toward
     if corrections is not None:
         before = _accuracies(model, held, (x_test, y_test))
 
@@ -405,25 +405,27 @@ def _blend_back(model, start: list[np.ndarray], val: tuple[np.ndarray, np.ndarra
     2022): the two lie in one basin, since batch normalization and its statistics stayed frozen.
     """
     tuned = model.get_weights()
+    x, y = to_model_input(val[0]), val[1]
 
-    def accuracy(share):
+    def blend(share):
         model.set_weights([s + share * (t - s) for s, t in zip(start, tuned, strict=True)])
-        return float((model.predict(to_model_input(val[0]), batch_size=1024, verbose=0).argmax(1) == val[1]).mean())
+        return model
 
-    floor = accuracy(0.0) - max_forgetting / 100
-    share = next((float(b) for b in BLENDS if accuracy(b) >= floor), 0.0)
-    accuracy(share)  # leaves the model at the chosen blend
+    floor = _accuracy(blend(0.0), x, y) - max_forgetting / 100
+    share = next((float(b) for b in BLENDS if _accuracy(blend(b), x, y) >= floor), 0.0)
+    blend(share)
     print(f"kept {share:.0%} of the fine-tune's change: MNIST validation within {max_forgetting} points of the start")
     return share
 
 
-def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
-    def accuracy(x, y):
-        return float((model.predict(x, batch_size=1024, verbose=0).argmax(1) == y).mean()) if len(x) else float("nan")
+def _accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    return float((model.predict(x, batch_size=1024, verbose=0).argmax(1) == y).mean()) if len(x) else float("nan")
 
+
+def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
     return {
-        "held_out_corrections": accuracy(held[0][..., None], held[1]),
-        "mnist_test": accuracy(to_model_input(test[0]), test[1]),
+        "held_out_corrections": _accuracy(model, held[0][..., None], held[1]),
+        "mnist_test": _accuracy(model, to_model_input(test[0]), test[1]),
     }
 
 

@@ -197,20 +197,19 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
     levels, split = _ink_levels(border)
     ink = gray.point(levels)
-    if split and not _digit_found(ink, w * h):
-        ink = _split_border_ink(gray, border) or ink
+    if split is not None and not _digit_found(ink, w * h):
+        ink = _split_border_ink(gray, *split) or ink
     box = ink.getbbox() or (0, 0, w, h)
     return ink.crop(box), box[:2], gray.size
 
 
-def _split_border_ink(gray: Image.Image, border: np.ndarray) -> Image.Image | None:
+def _split_border_ink(gray: Image.Image, median_says_dark: bool, p10: float, p90: float) -> Image.Image | None:
     """The ink of an image whose border is as much ink as paper (a digit a few pixels wide cropped to
     its ink), or ``None``: each polarity in turn, the border's median's first, with the paper at the
-    border's extreme on that side and no noise floor (the border's spread is ink, not noise)."""
-    median_says_dark = float(np.median(border)) >= PIXEL_MAX / 2
+    border's extreme on that side (its 90th or 10th percentile) and no noise floor (the border's
+    spread is ink, not noise)."""
     for dark_ink in (median_says_dark, not median_says_dark):
-        strength, _ = _strength(float(np.percentile(border, 90 if dark_ink else 10)), dark_ink)
-        ink = gray.point(np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist())
+        ink = gray.point(_table(_strength(p90 if dark_ink else p10, dark_ink)[0]))
         if _digit_found(ink, gray.width * gray.height):
             return ink
     return None
@@ -248,9 +247,10 @@ def _edges(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     return [(0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h)]
 
 
-def _ink_levels(border: np.ndarray) -> tuple[list[int], bool]:
+def _ink_levels(border: np.ndarray) -> tuple[list[int], tuple[bool, float, float] | None]:
     """Lookup table grey -> ink strength (0-255), from the paper colour and noise seen on the border;
-    and whether the border is split between paper and ink (:data:`SPLIT_BORDER`)."""
+    and, when the border is split between paper and ink (:data:`SPLIT_BORDER`), what
+    :func:`_split_border_ink` reads it with: the median's polarity and the 10th and 90th percentiles."""
     # The border's median says which side is paper. Ink that touches the edge (a tight crop, a
     # form cell) covers part of the border, so the paper's colour and noise come from the paper
     # side's outer quartiles: right as long as a quarter of the border is paper.
@@ -264,7 +264,13 @@ def _ink_levels(border: np.ndarray) -> tuple[list[int], bool]:
     noise = min(float(np.percentile(strength[border], 95)), NOISE_SIGMAS * sigma / span)
     if noise < 1:
         strength = np.clip((strength - noise) / (1 - noise), 0, 1)
-    return np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist(), p75 - p25 > SPLIT_BORDER * PIXEL_MAX
+    split = (dark_ink, float(p10), float(p90)) if p75 - p25 > SPLIT_BORDER * PIXEL_MAX else None
+    return _table(strength), split
+
+
+def _table(strength: np.ndarray) -> list[int]:
+    """Ink strengths 0-1 as the 0-255 lookup table ``Image.point`` takes."""
+    return np.rint(strength * PIXEL_MAX).astype(np.uint8).tolist()
 
 
 def _strength(paper: float, dark_ink: bool) -> tuple[np.ndarray, float]:

@@ -124,7 +124,9 @@ def _styles_section(metrics: dict) -> str:
 
 Renderings by `digitrec.styles` with seeds, canvases and MNIST test digits that training
 never used; tight crops are the MNIST test digits cropped to their ink
-({tight.get("accuracy", float("nan")):.2%}, {tight.get("refused", "?")} refused).
+({tight.get("accuracy", float("nan")):.2%}, {tight.get("refused", "?")} refused); photos are
+MNIST test digits written on paper and photographed with noise, a light gradient and shadows
+({metrics.get("photo_accuracy", float("nan")):.2%}).
 
 | style | accuracy |
 |---|---|

@@ -21,11 +21,13 @@ from digitrec.render import (
     STYLES,
     render_letters,
     render_on_canvas,
+    render_photo,
     render_shape,
 )
 from digitrec.styles import as_batch, style_inputs
 
 CANVAS_SEED = 2024  # the canvas set is the same every time it is built
+PHOTO_SEED = 2025
 
 
 def canvas_inputs(digits: np.ndarray, seed: int = CANVAS_SEED, pen: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +36,12 @@ def canvas_inputs(digits: np.ndarray, seed: int = CANVAS_SEED, pen: bool = False
     rng = np.random.default_rng(seed)
     inputs = [normalize(render_on_canvas(d, rng, style=STYLES[i % len(STYLES)], pen=pen)) for i, d in enumerate(digits)]
     return np.stack(inputs), np.arange(len(digits)) % len(STYLES)
+
+
+def photo_inputs(digits: np.ndarray, seed: int = PHOTO_SEED) -> np.ndarray:
+    """The photo set: each MNIST digit written on paper and photographed (:func:`digitrec.render.render_photo`)."""
+    rng = np.random.default_rng(seed)
+    return np.stack([normalize(render_photo(d, rng)) for d in digits])
 
 
 def tight_crop_inputs(digits: np.ndarray, scale: int = 1, dark_on_light: bool = False) -> tuple[np.ndarray, int]:

@@ -2,7 +2,7 @@
 
 Fits the calibration (:mod:`digitrec.fitting`), then measures on data no fitting saw:
 MNIST test; the canvas set (the same test digits re-drawn as a drawing canvas delivers
-them); tight crops of the test digits; the handwriting-style set; how often "not a
+them); tight crops of the test digits; test digits photographed on paper; the handwriting-style set; how often "not a
 digit" fires on digits and on non-digits; expected calibration error. Writes
 ``calibration.npz``, ``metrics.json``, the two PNG figures and the model card into the
 folder: the one place that writes them.
@@ -20,7 +20,7 @@ from digitrec import card, plots
 from digitrec.calibration import expected_calibration_error, softmax
 from digitrec.constants import CLASS_NAMES, NUM_CLASSES
 from digitrec.data import load_mnist
-from digitrec.evalsets import canvas_inputs, non_digit_inputs, tight_crop_inputs
+from digitrec.evalsets import canvas_inputs, non_digit_inputs, photo_inputs, tight_crop_inputs
 from digitrec.fitting import fit_for
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
@@ -29,6 +29,7 @@ from digitrec.styles import as_batch, style_test_set
 from digitrec.weights import WEIGHTS, write_metrics
 
 PEN_SET = 2_000  # canvas-set digits also drawn in solid pen, for the "not a digit" figures
+PHOTO_SET = 2_000  # test digits photographed on paper (noise, light gradient, shadow, JPEG)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -65,6 +66,8 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     for name, scale, dark in (("tight_crops", 1, False), ("tight_crops_6x_dark_on_light", 6, True)):
         inputs, refused = tight_crop_inputs(x_test, scale, dark)
         metrics[name] = {"accuracy": float((rec.probabilities(inputs).argmax(1) == y_test).mean()), "refused": refused}
+    photos = photo_inputs(x_test[:PHOTO_SET])
+    metrics["photo_accuracy"] = float((rec.probabilities(photos).argmax(1) == y_test[:PHOTO_SET]).mean())
     styles = style_test_set(x_test, y_test)
     styled, styled_y = as_batch(styles)
     judged["style_set"] = (*rec.verdicts(styled), styled_y)
@@ -132,6 +135,8 @@ def print_metrics(metrics: dict) -> None:
     print("canvas by style:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["canvas_accuracy_by_style"].items()))
     for name in ("tight_crops", "tight_crops_6x_dark_on_light"):
         print(f"{name}: {metrics[name]['accuracy']:.2%}, {metrics[name]['refused']} refused")
+    if "photo_accuracy" in metrics:
+        print(f"photos of paper: {metrics['photo_accuracy']:.2%}")
     print("handwriting styles:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["style_accuracy"].items()))
     figures = metrics.get("calibration")
     if figures:

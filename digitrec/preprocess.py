@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from digitrec.constants import DIGIT_BOX, IMAGE_SIZE, PIXEL_MAX
 from digitrec.limits import MAX_LAYERS, MAX_PIXELS, MAX_REQUEST_PIXELS
@@ -41,6 +41,15 @@ QUARTILE_TO_P90 = 0.607
 # A border whose quartiles lie further apart than this share of the grey scale is split between
 # paper and ink (a thin digit cropped to its ink): neither quartile can be trusted to be paper.
 SPLIT_BORDER = 0.25
+# Paper that is not one flat grey (a photo: sensor noise, a light gradient, a shadow) is
+# estimated per pixel, on a grid of at most PAPER_GRID cells a side, as the bright side's
+# closing with a window of PAPER_WINDOW of the image: wider than any stroke, so strokes vanish from it.
+PAPER_GRID = 64
+PAPER_WINDOW = 0.25
+# Images narrower than this keep the border reading: a window wider than a stroke would cover them.
+PAPER_MIN_SIDE = 32
+NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
+MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 median absolute deviations
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
 # (measured on the 10k test set: 13.99, 14.01).
 CENTRE = IMAGE_SIZE / 2
@@ -195,12 +204,48 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     gray = img.convert("L")
     w, h = gray.size
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
-    levels, split = _ink_levels(border)
+    levels, split, uneven = _ink_levels(border)
+    if uneven is not None and min(w, h) >= PAPER_MIN_SIDE:
+        return _uneven_paper_ink(gray, dark_ink=uneven)
     ink = gray.point(levels)
     if split is not None and not _digit_found(ink, w * h):
         ink = _split_border_ink(gray, *split) or ink
     box = ink.getbbox() or (0, 0, w, h)
     return ink.crop(box), box[:2], gray.size
+
+
+def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
+    """:func:`_ink_region` for paper that varies (a photo): each pixel's ink strength is measured
+    against the paper around it, as the share of the paper's light it lacks (shadows dim paper
+    and ink alike); the noise floor is the border's median strength plus NOISE_SIGMAS of its
+    spread; the region is the box of the pixels at half the strongest ink or more, so specks of
+    noise scattered over the page do not stretch it."""
+    bright = np.asarray(gray if dark_ink else ImageOps.invert(gray), np.float32)  # paper on the bright side
+    strength = np.clip(1 - bright / np.maximum(_paper_surface(bright), 1), 0, 1)
+    edge = np.concatenate([strength[0], strength[-1], strength[:, 0], strength[:, -1]])
+    median = float(np.median(edge))
+    floor = min(median + NOISE_SIGMAS * MAD_TO_SIGMA * float(np.median(np.abs(edge - median))), 1 - MIN_CONTRAST)
+    ink = Image.fromarray(np.rint(np.clip((strength - floor) / (1 - floor), 0, 1) * PIXEL_MAX).astype(np.uint8))
+    half = (ink.getextrema()[1] + 1) // 2
+    box = ink.point([0] * half + [PIXEL_MAX] * (PIXEL_MAX + 1 - half)).getbbox() or (0, 0, *gray.size)
+    return ink.crop(box), box[:2], gray.size
+
+
+def _paper_surface(bright: np.ndarray) -> np.ndarray:
+    """The paper's grey at every pixel: the image on a coarse grid, closed (brightest then darkest
+    over a window wider than a stroke, so the strokes disappear) and enlarged back. The grid is
+    first extended by point reflection, which continues a light gradient past the edges instead
+    of letting the window drag the brighter inside onto a darker edge."""
+    h, w = bright.shape
+    factor = max(1, math.ceil(max(w, h) / PAPER_GRID))
+    small = np.asarray(Image.fromarray(bright.astype(np.uint8)).reduce(factor), np.float32)
+    window = 2 * round(PAPER_WINDOW * max(small.shape) / 2) + 1
+    pad = min(window // 2, min(small.shape) - 1)
+    grid = Image.fromarray(np.pad(small, pad, mode="reflect", reflect_type="odd"), "F")
+    closed = np.asarray(grid.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window)))
+    core = closed[pad : closed.shape[0] - pad, pad : closed.shape[1] - pad]
+    surface = np.asarray(Image.fromarray(np.ascontiguousarray(core), "F").resize((w, h), Image.Resampling.BILINEAR))
+    return np.maximum(surface, bright)
 
 
 def _split_border_ink(gray: Image.Image, median_says_dark: bool, p10: float, p90: float) -> Image.Image | None:
@@ -247,10 +292,12 @@ def _edges(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     return [(0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h)]
 
 
-def _ink_levels(border: np.ndarray) -> tuple[list[int], tuple[bool, float, float] | None]:
+def _ink_levels(border: np.ndarray) -> tuple[list[int], tuple[bool, float, float] | None, bool | None]:
     """Lookup table grey -> ink strength (0-255), from the paper colour and noise seen on the border;
-    and, when the border is split between paper and ink (:data:`SPLIT_BORDER`), what
-    :func:`_split_border_ink` reads it with: the median's polarity and the 10th and 90th percentiles."""
+    when the border is split between paper and ink (:data:`SPLIT_BORDER`), what
+    :func:`_split_border_ink` reads it with: the median's polarity and the 10th and 90th percentiles;
+    and when it is not split but its paper is not one flat grey, whether the ink is dark (``None``
+    for flat paper: drawings and scans are read with the table)."""
     # The border's median says which side is paper. Ink that touches the edge (a tight crop, a
     # form cell) covers part of the border, so the paper's colour and noise come from the paper
     # side's outer quartiles: right as long as a quarter of the border is paper.
@@ -265,7 +312,15 @@ def _ink_levels(border: np.ndarray) -> tuple[list[int], tuple[bool, float, float
     if noise < 1:
         strength = np.clip((strength - noise) / (1 - noise), 0, 1)
     split = (dark_ink, float(p10), float(p90)) if p75 - p25 > SPLIT_BORDER * PIXEL_MAX else None
-    return _table(strength), split
+    # Paper varies when its grey goes beyond the paper-side quartile (noise, a gradient), or when a
+    # share of the border lies a few levels off it (noise clipped at white); ink's edges give a few.
+    off_paper = np.abs(border.astype(np.float32) - float(q[0]))
+    flat = (
+        float(border.max() if dark_ink else border.min()) == float(q[0])
+        and float(np.mean((off_paper > 0) & (off_paper <= NOISE_LEVELS))) < NOISY_SHARE
+    )
+    uneven = None if flat or split is not None else dark_ink
+    return _table(strength), split, uneven
 
 
 def _table(strength: np.ndarray) -> list[int]:

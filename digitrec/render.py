@@ -2,11 +2,13 @@
 
 The canvas set used by evaluation, tests and benchmarks: MNIST digits upscaled onto a
 large canvas at a random size and position, with thicker or thinner strokes, in the
-colour schemes people draw with (dark on light, light on dark, ink on transparency).
+colour schemes people draw with (dark on light, light on dark, ink on transparency); and
+photographed on paper (:func:`render_photo`).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,34 @@ def render_on_canvas(
     alpha = Image.new("L", (canvas, canvas), 0)
     alpha.paste(ink, (x, y))
     return paint(alpha, style)
+
+
+def render_photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A white-on-black uint8 digit written in dark ink on paper and photographed: a JPEG (quality
+    60-95) of 900x700 px with sensor noise (1-6 grey levels), a light gradient across the page (up to
+    60 levels) and, half the time, a soft shadow band (up to 60 levels darker)."""
+    w, h = 900, 700
+    side = int(rng.uniform(200, 450))
+    ink = np.zeros((h, w), np.float32)
+    x, y = int(rng.integers(0, w - side)), int(rng.integers(0, h - side))
+    ink[y : y + side, x : x + side] = (
+        np.asarray(
+            Image.fromarray(np.asarray(digit, np.uint8)).resize((side, side), Image.Resampling.BICUBIC), np.float32
+        )
+        / PIXEL_MAX
+    )
+    across = np.linspace(0, 1, w)[None, :]
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * across + np.sin(angle) * np.linspace(0, 1, h)[:, None]
+    paper = rng.uniform(190, 235) - rng.uniform(0, 60) * (ramp - ramp.min()) / np.ptp(ramp)
+    if rng.random() < 0.5:
+        paper = paper - rng.uniform(20, 60) * np.clip(1 - np.abs(across - rng.uniform(0.2, 0.8)) / 0.25, 0, 1)
+    grey = paper * (1 - ink) + rng.uniform(20, 70) * ink + rng.normal(0, rng.uniform(1, 6), (h, w))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(grey, 0, PIXEL_MAX).astype(np.uint8)).save(
+        buffer, "JPEG", quality=int(rng.integers(60, 96))
+    )
+    return buffer.getvalue()
 
 
 def paint(alpha: Image.Image, style: str) -> Image.Image:

@@ -17,7 +17,7 @@ from digitrec.preprocess import (
     InvalidImageError,
     normalize,
 )
-from digitrec.render import STROKES, STYLES, draw_strokes, paint, render_on_canvas
+from digitrec.render import STROKES, STYLES, draw_strokes, paint, render_on_canvas, render_photo
 
 
 def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
@@ -303,3 +303,23 @@ def test_exif_orientation_is_applied_on_every_decoding_path(tmp_path, orientatio
         {"composite": None, "background": Image.open(path), "layers": []},
     ):
         assert np.abs(normalize(value) - reference).mean() < 0.03, (orientation, type(value).__name__)
+
+
+@pytest.mark.parametrize("sigma", [1, 3, 6])
+def test_sensor_noise_on_the_paper_leaves_the_digit_where_it_was(mnist_sample, sigma):
+    # Noise on every paper pixel: the specks above the border's noise floor must not count as ink,
+    # or the digit's box would stretch over the whole page.
+    x, _y = mnist_sample
+    rng = np.random.default_rng(sigma)
+    for digit in x[::25]:
+        clean = np.asarray(render_on_canvas(digit, rng, canvas=600, style="black_on_white").convert("L"), np.float32)
+        noisy = np.clip(clean + rng.normal(0, sigma, clean.shape), 0, 255).astype(np.uint8)
+        assert np.abs(normalize(noisy) - normalize(clean.astype(np.uint8))).mean() < 0.1
+
+
+def test_photos_of_digits_on_paper_are_read(mnist_sample, recognizer):
+    # Noise, a light gradient across the page, a shadow, JPEG: each pixel is read against the paper around it.
+    x, y = mnist_sample
+    rng = np.random.default_rng(0)
+    photos = np.stack([normalize(render_photo(digit, rng)) for digit in x[::5]])
+    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95

@@ -4,7 +4,7 @@
 
 Loads ``digitrec/preprocess.py`` as it was at ``REV`` (default ``38a6d66``, before the
 edge-robust paper estimate and EXIF orientation) beside the current one and times both
-on the same 800x800 canvases in each colour scheme, alternating calls so that drift in the
+on the same 800x800 canvases in each colour scheme and one photo of paper, alternating calls so that drift in the
 machine's speed hits both alike. Reports medians in ms and the ratio current / ``REV``.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.common import ROOT, sample_digits, write_results
 from digitrec import preprocess
-from digitrec.render import STYLES, render_on_canvas
+from digitrec.render import STYLES, render_on_canvas, render_photo
 
 
 def load_revision(rev: str):
@@ -44,8 +44,9 @@ def main() -> None:
     before = load_revision(args.rev)
     digit = sample_digits()[0][0]
     results = {}
-    for style in STYLES:
-        canvas = render_on_canvas(digit, np.random.default_rng(0), canvas=800, style=style)
+    inputs = {style: render_on_canvas(digit, np.random.default_rng(0), canvas=800, style=style) for style in STYLES}
+    inputs["photo_jpeg"] = render_photo(digit, np.random.default_rng(0))  # 900x700, read with its paper estimate
+    for style, canvas in inputs.items():
         times = {"current": [], args.rev: []}
         for i in range(args.repeats):
             pair = (("current", preprocess), (args.rev, before))

@@ -66,8 +66,8 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     for name, scale, dark in (("tight_crops", 1, False), ("tight_crops_6x_dark_on_light", 6, True)):
         inputs, refused = tight_crop_inputs(x_test, scale, dark)
         metrics[name] = {"accuracy": float((rec.probabilities(inputs).argmax(1) == y_test).mean()), "refused": refused}
-    photos = photo_inputs(x_test[:PHOTO_SET])
-    metrics["photo_accuracy"] = float((rec.probabilities(photos).argmax(1) == y_test[:PHOTO_SET]).mean())
+    judged["photo_set"] = (*rec.verdicts(photo_inputs(x_test[:PHOTO_SET])), y_test[:PHOTO_SET])
+    metrics["photo_accuracy"] = float((judged["photo_set"][0].argmax(1) == y_test[:PHOTO_SET]).mean())
     styles = style_test_set(x_test, y_test)
     styled, styled_y = as_batch(styles)
     judged["style_set"] = (*rec.verdicts(styled), styled_y)
@@ -99,6 +99,7 @@ def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
         "canvas_set": judged["canvas_set"][1],
         "canvas_set_pen": rec.verdicts(canvas_inputs(x_test[:PEN_SET], pen=True)[0])[1],
         "style_set": judged["style_set"][1],
+        "photo_set": judged["photo_set"][1],
         **{name: rec.verdicts(inputs)[1] for name, inputs in non_digit_inputs().items()},
     }
     for name, ok in is_digit.items():

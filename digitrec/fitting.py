@@ -3,12 +3,13 @@
 * The temperature minimizes the negative log-likelihood of the validation split.
 * The "not a digit" detector (:class:`digitrec.calibration.Calibration`) is trained with
   outlier exposure (Hendrycks et al., 2019): training digits as MNIST stores them,
-  re-drawn on canvases in pencil and in pen, and in the handwriting styles of
-  :mod:`digitrec.styles`, against rendered letters, shapes, scribbles, speckles and pairs
-  of digits squeezed into one box. The network itself is not changed. Fashion-MNIST,
-  used to measure it, is never trained on. The threshold flags at most :data:`FLAG_RATE`
-  of each kind of validation digit (as MNIST stores them, in pencil, in pen, styled): a
-  threshold set on their mixture would let the kind the detector likes least go over it.
+  re-drawn on canvases in pencil and in pen, in the handwriting styles of
+  :mod:`digitrec.styles` and photographed on paper, against rendered letters, shapes,
+  scribbles, speckles and pairs of digits squeezed into one box. The network itself is not
+  changed. Fashion-MNIST, used to measure it, is never trained on. The threshold flags at
+  most :data:`FLAG_RATE` of each kind of validation digit (as MNIST stores them, in pencil,
+  in pen, styled, photographed): a threshold set on their mixture would let the kind the
+  detector likes least go over it.
 
 ``python -m digitrec.evaluate`` runs this and then measures the result.
 """
@@ -23,7 +24,7 @@ import numpy as np
 from digitrec.calibration import Calibration, _head_input, _signals, softmax
 from digitrec.constants import NOT_A_DIGIT, NUM_CLASSES
 from digitrec.data import load_mnist
-from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, style_inputs_of
+from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, photo_inputs, style_inputs_of
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import render_number
@@ -34,6 +35,7 @@ FLAG_RATE = 0.01  # share of each kind of validation digit allowed to be called 
 TRAIN_PLAIN, TRAIN_CANVAS = 20_000, 10_000  # training digits used for the class statistics
 VAL_CANVAS = 3_000  # validation digits re-drawn on canvases for the threshold
 FIT_STYLES, VAL_STYLES = 150, 40  # renderings per handwriting style for the detector and for the threshold
+FIT_PHOTOS, VAL_PHOTOS = 2_000, 1_000  # digits photographed on paper, for the detector and for the threshold
 FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
 # Non-digits the detector learns from: renderings per letter and per shape, and digit pairs.
 FIT_LETTERS, FIT_SHAPES, FIT_PAIRS = 60, 250, 3_000
@@ -138,15 +140,17 @@ def fit_for(rec: Recognizer) -> Calibration:
             canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
             canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0],
             styled,
+            photo_inputs(spare_x[-FIT_PHOTOS:], seed=FIT_SEED + 6),
         ]
     )
-    drawn_y = np.concatenate([y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y])
+    drawn_y = np.concatenate([y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y, spare_y[-FIT_PHOTOS:]])
     val_plain = from_uint8(x_val)
     val_novelty = {
         "plain": val_plain[:VAL_CANVAS],
         "pencil": canvas_inputs(x_val[: VAL_CANVAS // 2], seed=FIT_SEED + 1)[0],
         "pen": canvas_inputs(x_val[VAL_CANVAS // 2 : VAL_CANVAS], seed=FIT_SEED + 3, pen=True)[0],
         "styles": style_inputs_of(x_val[VAL_CANVAS:], y_val[VAL_CANVAS:], VAL_STYLES, FIT_SEED + 5)[0],
+        "photos": photo_inputs(x_val[:VAL_PHOTOS], seed=FIT_SEED + 7),
     }
     # Pairs of training digits squeezed into one box: not one digit (what a missed cut between
     # two touching digits looks like). Digits the statistics do not use.

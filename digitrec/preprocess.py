@@ -175,8 +175,9 @@ def ink_map(img: Image.Image) -> Image.Image:
     """Return an 8-bit 'L' image where 255 is full ink and 0 is paper, whatever the input's polarity.
 
     Transparent canvases are flattened over the colour opposite to their strokes; the
-    paper colour is the median of the border; a noise floor measured on the border is
-    removed so photos of paper do not count as ink. Images larger than
+    paper colour is read from the border; a noise floor measured on the border is
+    removed so photos of paper do not count as ink, and paper that is not one flat grey
+    (noise, a light gradient, a shadow) is estimated around each pixel. Images larger than
     :data:`REDUCE_ABOVE` come back reduced.
     """
     ink, offset, size = _ink_region(img)

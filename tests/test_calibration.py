@@ -17,6 +17,7 @@ from digitrec.render import (
     render_letters,
     render_number,
     render_on_canvas,
+    render_photo,
     render_shape,
 )
 
@@ -41,6 +42,12 @@ def test_digits_drawn_on_canvases_are_digits(recognizer, mnist_sample):
     rng = np.random.default_rng(5)
     drawn = np.stack([normalize(render_on_canvas(d, rng)) for d in mnist_sample[0][:100]])
     assert flagged(recognizer, drawn).sum() <= 2
+
+
+def test_digits_photographed_on_paper_are_digits(recognizer, mnist_sample):
+    rng = np.random.default_rng(6)
+    photos = np.stack([normalize(render_photo(d, rng)) for d in mnist_sample[0][:100]])
+    assert flagged(recognizer, photos).sum() <= 2
 
 
 def test_fashion_mnist_is_not_a_digit(recognizer):

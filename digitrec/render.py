@@ -55,10 +55,10 @@ def render_on_canvas(
     return paint(alpha, style)
 
 
-def render_photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+def render_photo(digit: np.ndarray, rng: np.random.Generator, gradient: float = 60) -> bytes:
     """A white-on-black uint8 digit written in dark ink on paper and photographed: a JPEG (quality
     60-95) of 900x700 px with sensor noise (1-6 grey levels), a light gradient across the page (up to
-    60 levels) and, half the time, a soft shadow band (up to 60 levels darker)."""
+    ``gradient`` levels) and, half the time, a soft shadow band (up to 60 levels darker)."""
     w, h = 900, 700
     side = int(rng.uniform(200, 450))
     ink = np.zeros((h, w), np.float32)
@@ -72,7 +72,7 @@ def render_photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     across = np.linspace(0, 1, w)[None, :]
     angle = rng.uniform(0, 2 * np.pi)
     ramp = np.cos(angle) * across + np.sin(angle) * np.linspace(0, 1, h)[:, None]
-    paper = rng.uniform(190, 235) - rng.uniform(0, 60) * (ramp - ramp.min()) / np.ptp(ramp)
+    paper = rng.uniform(190, 235) - rng.uniform(0, gradient) * (ramp - ramp.min()) / np.ptp(ramp)
     if rng.random() < 0.5:
         paper = paper - rng.uniform(20, 60) * np.clip(1 - np.abs(across - rng.uniform(0.2, 0.8)) / 0.25, 0, 1)
     grey = paper * (1 - ink) + rng.uniform(20, 70) * ink + rng.normal(0, rng.uniform(1, 6), (h, w))

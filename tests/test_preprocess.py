@@ -323,3 +323,13 @@ def test_photos_of_digits_on_paper_are_read(mnist_sample, recognizer):
     rng = np.random.default_rng(0)
     photos = np.stack([normalize(render_photo(digit, rng)) for digit in x[::5]])
     assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
+
+
+@pytest.mark.xfail(strict=True, reason="known issue: paper whose grey spans over a quarter of the scale")
+def test_photos_lit_strongly_from_one_side_are_read(mnist_sample, recognizer):
+    # Known issue (README): a gradient of up to 160 greys makes the border look split between ink
+    # and paper, and the photo is read as a crop cut through ink.
+    x, y = mnist_sample
+    rng = np.random.default_rng(0)
+    photos = np.stack([normalize(render_photo(digit, rng, gradient=160)) for digit in x[::5]])
+    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95

@@ -221,9 +221,9 @@ def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, t
     and ink alike); the noise floor is the border's median strength plus NOISE_SIGMAS of its
     spread; the region is the box of the pixels at half the strongest ink or more, so specks of
     noise scattered over the page do not stretch it."""
-    bright = np.asarray(gray if dark_ink else ImageOps.invert(gray), np.float32)  # paper on the bright side
-    strength = np.clip(1 - bright / np.maximum(_paper_surface(bright), 1), 0, 1)
-    edge = np.concatenate([strength[0], strength[-1], strength[:, 0], strength[:, -1]])
+    paper_side = gray if dark_ink else ImageOps.invert(gray)  # paper on the bright side
+    strength = np.clip(1 - np.asarray(paper_side, np.float32) / np.maximum(_paper_surface(paper_side), 1), 0, 1)
+    edge = np.concatenate([strength[top:bottom, left:right].ravel() for left, top, right, bottom in _edges(gray.size)])
     median = float(np.median(edge))
     floor = min(median + NOISE_SIGMAS * MAD_TO_SIGMA * float(np.median(np.abs(edge - median))), 1 - MIN_CONTRAST)
     ink = Image.fromarray(np.rint(np.clip((strength - floor) / (1 - floor), 0, 1) * PIXEL_MAX).astype(np.uint8))
@@ -232,21 +232,20 @@ def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, t
     return ink.crop(box), box[:2], gray.size
 
 
-def _paper_surface(bright: np.ndarray) -> np.ndarray:
+def _paper_surface(bright: Image.Image) -> np.ndarray:
     """The paper's grey at every pixel: the image on a coarse grid, closed (brightest then darkest
     over a window wider than a stroke, so the strokes disappear) and enlarged back. The grid is
     first extended by point reflection, which continues a light gradient past the edges instead
     of letting the window drag the brighter inside onto a darker edge."""
-    h, w = bright.shape
+    w, h = bright.size
     factor = max(1, math.ceil(max(w, h) / PAPER_GRID))
-    small = np.asarray(Image.fromarray(bright.astype(np.uint8)).reduce(factor), np.float32)
+    small = np.asarray(bright.reduce(factor), np.float32)
     window = 2 * round(PAPER_WINDOW * max(small.shape) / 2) + 1
     pad = min(window // 2, min(small.shape) - 1)
     grid = Image.fromarray(np.pad(small, pad, mode="reflect", reflect_type="odd"), "F")
     closed = np.asarray(grid.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window)))
     core = closed[pad : closed.shape[0] - pad, pad : closed.shape[1] - pad]
-    surface = np.asarray(Image.fromarray(np.ascontiguousarray(core), "F").resize((w, h), Image.Resampling.BILINEAR))
-    return np.maximum(surface, bright)
+    return np.asarray(Image.fromarray(np.ascontiguousarray(core), "F").resize((w, h), Image.Resampling.BILINEAR))
 
 
 def _split_border_ink(gray: Image.Image, median_says_dark: bool, p10: float, p90: float) -> Image.Image | None:

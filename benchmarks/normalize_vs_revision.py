@@ -46,22 +46,22 @@ def main() -> None:
     results = {}
     inputs = {style: render_on_canvas(digit, np.random.default_rng(0), canvas=800, style=style) for style in STYLES}
     inputs["photo_jpeg"] = render_photo(digit, np.random.default_rng(0))  # 900x700, read with its paper estimate
-    for style, canvas in inputs.items():
+    for kind, image in inputs.items():
         times = {"current": [], args.rev: []}
         for i in range(args.repeats):
             pair = (("current", preprocess), (args.rev, before))
             for name, module in pair if i % 2 else pair[::-1]:
                 start = time.perf_counter()
-                module.normalize(canvas)
+                module.normalize(image)
                 times[name].append((time.perf_counter() - start) * 1000)
         medians = {name: round(float(np.median(t)), 3) for name, t in times.items()}
-        results[style] = {
+        results[kind] = {
             **{f"{k}_p50_ms": v for k, v in medians.items()},
             "ratio": round(medians["current"] / medians[args.rev], 3),
         }
         print(
-            f"{style:16s} current {medians['current']:.3f} ms, {args.rev} {medians[args.rev]:.3f} ms, "
-            f"ratio {results[style]['ratio']}"
+            f"{kind:16s} current {medians['current']:.3f} ms, {args.rev} {medians[args.rev]:.3f} ms, "
+            f"ratio {results[kind]['ratio']}"
         )
     write_results("normalize_vs_revision", results)
 

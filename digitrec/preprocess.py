@@ -42,10 +42,16 @@ QUARTILE_TO_P90 = 0.607
 # paper and ink (a thin digit cropped to its ink): neither quartile can be trusted to be paper.
 SPLIT_BORDER = 0.25
 # Paper that is not one flat grey (a photo: sensor noise, a light gradient, a shadow) is
-# estimated per pixel, on a grid of at most PAPER_GRID cells a side, as the bright side's
-# closing with a window of PAPER_WINDOW of the image: wider than any stroke, so strokes vanish from it.
+# estimated per pixel, on a grid of at most PAPER_GRID cells a side. A first estimate is the
+# bright side's closing with a window of PAPER_WINDOW of the image: wider than any stroke, so
+# strokes vanish from it, but it fills a shadow's valley with the brighter paper beside it.
+# The cells with ink (darker than that estimate by PAPER_INK of the darkest cell's lack, and
+# their neighbours) are then set aside, and the paper is the Gaussian-weighted mean (PAPER_SIGMA
+# cells) of the cells that are only paper, which follows a shadow without seeing the strokes.
 PAPER_GRID = 64
 PAPER_WINDOW = 0.25
+PAPER_INK = 0.25
+PAPER_SIGMA = 3.0
 # Images narrower than this keep the border reading: a window wider than a stroke would cover them.
 PAPER_MIN_SIDE = 32
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
@@ -233,10 +239,15 @@ def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, t
 
 
 def _paper_surface(bright: Image.Image) -> np.ndarray:
-    """The paper's grey at every pixel: the image on a coarse grid, closed (brightest then darkest
-    over a window wider than a stroke, so the strokes disappear) and enlarged back. The grid is
-    first extended by point reflection, which continues a light gradient past the edges instead
-    of letting the window drag the brighter inside onto a darker edge."""
+    """The paper's grey at every pixel, estimated on a coarse grid and enlarged back.
+
+    The first estimate closes the grid (brightest then darkest over a window wider than a
+    stroke, so the strokes disappear); the grid is first extended by point reflection, which
+    continues a light gradient past the edges instead of letting the window drag the brighter
+    inside onto a darker edge. The cells that are darker than it (ink, and one cell around)
+    are left out, and the paper is the Gaussian-weighted mean of the remaining cells: the
+    closing alone would lift a shadow's floor to the paper beside it and leave a haze around the digit.
+    """
     w, h = bright.size
     factor = max(1, math.ceil(max(w, h) / PAPER_GRID))
     small = np.asarray(bright.reduce(factor), np.float32)
@@ -244,8 +255,23 @@ def _paper_surface(bright: Image.Image) -> np.ndarray:
     pad = min(window // 2, min(small.shape) - 1)
     grid = Image.fromarray(np.pad(small, pad, mode="reflect", reflect_type="odd"), "F")
     closed = np.asarray(grid.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window)))
-    core = closed[pad : closed.shape[0] - pad, pad : closed.shape[1] - pad]
-    return np.asarray(Image.fromarray(np.ascontiguousarray(core), "F").resize((w, h), Image.Resampling.BILINEAR))
+    closed = closed[pad : closed.shape[0] - pad, pad : closed.shape[1] - pad]
+    lack = np.clip(1 - small / np.maximum(closed, 1), 0, 1)
+    ink = Image.fromarray(np.where(lack >= PAPER_INK * lack.max(), PIXEL_MAX, 0).astype(np.uint8))
+    paper = (np.asarray(ink.filter(ImageFilter.MaxFilter(3))) == 0).astype(np.float32)
+    rows, cols = _gaussian_weights(small.shape[0]), _gaussian_weights(small.shape[1])
+    # Normalized convolution: weights that reach past the grid's edge or onto ink cells drop out of both sums.
+    weight = rows @ paper @ cols.T
+    mean = rows @ (small * paper) @ cols.T / np.maximum(weight, 1e-6)
+    # Where no paper cell lies within about 2.5 PAPER_SIGMA (a digit filling the frame), the closing stays.
+    surface = np.where(weight > 0.05, mean, closed).astype(np.float32)
+    return np.asarray(Image.fromarray(surface, "F").resize((w, h), Image.Resampling.BILINEAR))
+
+
+def _gaussian_weights(n: int) -> np.ndarray:
+    """(n, n): row i weighs the cells of a line by a Gaussian of PAPER_SIGMA cells around cell i."""
+    i = np.arange(n)
+    return np.exp(-0.5 * ((i[:, None] - i[None]) / PAPER_SIGMA) ** 2).astype(np.float32)
 
 
 def _split_border_ink(gray: Image.Image, median_says_dark: bool, p10: float, p90: float) -> Image.Image | None:

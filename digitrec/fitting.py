@@ -4,9 +4,10 @@
 * The "not a digit" detector (:class:`digitrec.calibration.Calibration`) is trained with
   outlier exposure (Hendrycks et al., 2019): training digits as MNIST stores them,
   re-drawn on canvases in pencil and in pen, in the handwriting styles of
-  :mod:`digitrec.styles` and photographed on paper, against rendered letters, shapes,
-  scribbles, speckles and pairs of digits squeezed into one box. The network itself is not
-  changed. Fashion-MNIST, used to measure it, is never trained on. The threshold flags at
+  :mod:`digitrec.styles` and photographed on paper, against rendered letters, shapes
+  (photographed objects most of all), scribbles, speckles and pairs of digits squeezed into
+  one box. The network itself is not changed. Fashion-MNIST, used to measure it, is never
+  trained on. The threshold flags at
   most :data:`FLAG_RATE` of each kind of validation digit (as MNIST stores them, in pencil,
   in pen, styled, photographed): a threshold set on their mixture would let the kind the
   detector likes least go over it.
@@ -27,7 +28,7 @@ from digitrec.data import load_mnist
 from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, photo_inputs, style_inputs_of
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
-from digitrec.render import render_number
+from digitrec.render import render_number, render_shape
 from digitrec.training import TrainConfig, load_corrections, split_corrections, split_train_val
 from digitrec.weights import WEIGHTS
 
@@ -39,6 +40,9 @@ FIT_PHOTOS, VAL_PHOTOS = 2_000, 1_000  # digits photographed on paper, for the d
 FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
 # Non-digits the detector learns from: renderings per letter and per shape, and digit pairs.
 FIT_LETTERS, FIT_SHAPES, FIT_PAIRS = 60, 250, 3_000
+# Photographed objects (filled, unevenly lit outlines) are the non-digits most like a fat digit:
+# this many more of each kind of them.
+OBJECT_SHAPES, FIT_OBJECTS = ("textured_blob", "silhouette"), 1_500
 HEAD_UNITS, HEAD_EPOCHS = 32, 8  # one small hidden layer; more units or epochs did not flag more
 
 
@@ -157,6 +161,7 @@ def fit_for(rec: Recognizer) -> Calibration:
     rng = np.random.default_rng(FIT_SEED)
     pairs = [render_number(spare_x[2 * i : 2 * i + 2], rng) for i in range(FIT_PAIRS)]
     others = non_digit_inputs(FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False)
+    others["objects"] = normalized(render_shape(kind, rng) for kind in OBJECT_SHAPES for _ in range(FIT_OBJECTS))
     if saved.get("extra_data"):  # visitors' "not a digit" corrections (those training did not hold out)
         fitted, _ = split_corrections(load_corrections(saved["extra_data"])[0], saved.get("holdout", 0.2))
         rejected = [r["x"] for r in fitted if r["label"] == NOT_A_DIGIT]

@@ -7,10 +7,12 @@ tables come from.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -83,3 +85,16 @@ def write_results(name: str, results) -> Path:
     path.write_text(json.dumps(results, indent=2))
     print(f"wrote {path.relative_to(ROOT)}")
     return path
+
+
+def load_revision(rev: str):
+    """``digitrec/preprocess.py`` as it was at git revision ``rev``, loaded as a module beside the current one."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:digitrec/preprocess.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "preprocess_at_revision.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("preprocess_at_revision", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

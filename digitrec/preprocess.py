@@ -54,6 +54,11 @@ PAPER_INK = 0.25
 PAPER_SIGMA = 3.0
 # Images narrower than this keep the border reading: a window wider than a stroke would cover them.
 PAPER_MIN_SIDE = 32
+# A split border is paper under light that varies strongly (not paper and ink) when, going round
+# the image, its grey (averaged over runs of LOOP_NOISE pixels) stays within SPLIT_BORDER of its
+# broad trend (a median over LOOP_TREND of the way round), and the trend never moves that far
+# within LOOP_STEP of the way: light changes slowly, the edges of ink steeply.
+LOOP_NOISE, LOOP_TREND, LOOP_STEP = 5, 1 / 32, 1 / 64
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
 MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 median absolute deviations
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
@@ -212,8 +217,11 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     w, h = gray.size
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
     levels, split, uneven = _ink_levels(border)
-    if uneven is not None and min(w, h) >= PAPER_MIN_SIDE:
-        return _uneven_paper_ink(gray, dark_ink=uneven)
+    if min(w, h) >= PAPER_MIN_SIDE:
+        if split is not None and _lit_unevenly(gray):
+            uneven = _ink_is_dark(gray)
+        if uneven is not None:
+            return _uneven_paper_ink(gray, dark_ink=uneven)
     ink = gray.point(levels)
     if split is not None and not _digit_found(ink, w * h):
         ink = _split_border_ink(gray, *split) or ink
@@ -249,9 +257,8 @@ def _paper_surface(bright: Image.Image) -> np.ndarray:
     closing alone would lift a shadow's floor to the paper beside it and leave a haze around the digit.
     """
     w, h = bright.size
-    factor = max(1, math.ceil(max(w, h) / PAPER_GRID))
-    small = np.asarray(bright.reduce(factor), np.float32)
-    window = 2 * round(PAPER_WINDOW * max(small.shape) / 2) + 1
+    grid, window = _paper_grid(bright)
+    small = np.asarray(grid, np.float32)
     pad = min(window // 2, min(small.shape) - 1)
     grid = Image.fromarray(np.pad(small, pad, mode="reflect", reflect_type="odd"), "F")
     closed = np.asarray(grid.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window)))
@@ -266,6 +273,35 @@ def _paper_surface(bright: Image.Image) -> np.ndarray:
     # Where no paper cell lies within about 2.5 PAPER_SIGMA (a digit filling the frame), the closing stays.
     surface = np.where(weight > 0.05, mean, closed).astype(np.float32)
     return np.asarray(Image.fromarray(surface, "F").resize((w, h), Image.Resampling.BILINEAR))
+
+
+def _paper_grid(img: Image.Image) -> tuple[Image.Image, int]:
+    """The image on the paper estimate's grid (at most PAPER_GRID cells a side), and its window in cells."""
+    small = img.reduce(max(1, math.ceil(max(img.size) / PAPER_GRID)))
+    return small, 2 * round(PAPER_WINDOW * max(small.size) / 2) + 1
+
+
+def _lit_unevenly(gray: Image.Image) -> bool:
+    """Whether a border split between light and dark is paper under uneven light rather than
+    paper and ink cut by the edge (see :data:`LOOP_TREND`)."""
+    a = np.asarray(gray, np.float32)
+    loop = np.concatenate([a[0, :], a[1:, -1], a[-1, -2::-1], a[-2:0:-1, 0]])  # clockwise from the top left
+    loop = loop[: len(loop) // LOOP_NOISE * LOOP_NOISE].reshape(-1, LOOP_NOISE).mean(1)  # noise averaged out
+    half = max(1, round(LOOP_TREND * len(loop) / 2))
+    wrapped = np.concatenate([loop[-half:], loop, loop[:half]])
+    trend = np.median(np.lib.stride_tricks.sliding_window_view(wrapped, 2 * half + 1), axis=1)
+    step = max(1, round(LOOP_STEP * len(loop)))
+    limit = SPLIT_BORDER * PIXEL_MAX
+    return bool(np.abs(loop - trend).max() < limit and np.abs(np.roll(trend, -step) - trend).max() < limit)
+
+
+def _ink_is_dark(gray: Image.Image) -> bool:
+    """The polarity of paper lit unevenly all round, where the border's median cannot say it: ink
+    stands further from the grey around it (the grid's median over the paper window) on its side
+    than the light's unevenness does on the other."""
+    grid, window = _paper_grid(gray)
+    off = np.asarray(grid, np.float32) - np.asarray(grid.filter(ImageFilter.MedianFilter(window)), np.float32)
+    return bool(-off.min() >= off.max())
 
 
 def _gaussian_weights(n: int) -> np.ndarray:

@@ -7,10 +7,9 @@
   :mod:`digitrec.styles` and photographed on paper, against rendered letters, shapes
   (photographed objects most of all), scribbles, speckles and pairs of digits squeezed into
   one box. The network itself is not changed. Fashion-MNIST, used to measure it, is never
-  trained on. The threshold flags at
-  most :data:`FLAG_RATE` of each kind of validation digit (as MNIST stores them, in pencil,
-  in pen, styled, photographed): a threshold set on their mixture would let the kind the
-  detector likes least go over it.
+  trained on. The threshold flags at most :data:`FLAG_RATE` of each kind of validation digit
+  (as MNIST stores them, in pencil, in pen, styled, photographed): a threshold set on their
+  mixture would let the kind the detector likes least go over it.
 
 ``python -m digitrec.evaluate`` runs this and then measures the result.
 """

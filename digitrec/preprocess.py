@@ -260,8 +260,8 @@ def _paper_surface(bright: Image.Image) -> np.ndarray:
     grid, window = _paper_grid(bright)
     small = np.asarray(grid, np.float32)
     pad = min(window // 2, min(small.shape) - 1)
-    grid = Image.fromarray(np.pad(small, pad, mode="reflect", reflect_type="odd"), "F")
-    closed = np.asarray(grid.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window)))
+    padded = Image.fromarray(np.pad(small, pad, mode="reflect", reflect_type="odd"), "F")
+    closed = np.asarray(padded.filter(ImageFilter.MaxFilter(window)).filter(ImageFilter.MinFilter(window)))
     closed = closed[pad : closed.shape[0] - pad, pad : closed.shape[1] - pad]
     lack = np.clip(1 - small / np.maximum(closed, 1), 0, 1)
     ink = Image.fromarray(np.where(lack >= PAPER_INK * lack.max(), PIXEL_MAX, 0).astype(np.uint8))

@@ -1,13 +1,14 @@
-"""Photos of digits on paper under ever more uneven light, read by the current preprocessing and by another revision's.
+"""Photos of digits on paper, lit ever more unevenly or lying on a table, read now and at another revision.
 
     python -m benchmarks.photo_lighting [REV] [--digits 400]
 
 Photographs ``--digits`` MNIST test digits (from the 2,000th on: the photo set of
 ``python -m digitrec.evaluate`` uses the first 2,000) with :func:`digitrec.render.render_photo`
-at light gradients of up to 60 (the photo set's), 120 and 160 greys across the page, and
-reads each photo with the shipped weights through the current ``normalize`` and through
-``digitrec/preprocess.py`` as it was at ``REV`` (default ``76cad19``, before a border split by
-light, not by ink, was read as paper). A photo preprocessing refuses counts as wrong.
+at light gradients of up to 60 (the photo set's), 120 and 160 greys across the page, and at
+60 greys with the sheet lying on a darker table, and reads each photo with the shipped weights
+through the current ``normalize`` and through ``digitrec/preprocess.py`` as it was at ``REV``
+(default ``76cad19``, before a border split by light, not by ink, was read as paper, and before
+a sheet on a table was found). A photo preprocessing refuses counts as wrong.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from digitrec.constants import IMAGE_SIZE
 from digitrec.data import load_mnist
 from digitrec.render import render_photo
 
-GRADIENTS = (60, 120, 160)
+CASES = {
+    "gradient_60": (60, False),
+    "gradient_120": (120, False),
+    "gradient_160": (160, False),
+    "on_a_table": (60, True),
+}
 FIRST = 2_000  # the evaluation's photo set reads the test digits before this one
 SEED = 21
 
@@ -49,16 +55,16 @@ def main() -> None:
     _, (x_test, y_test) = load_mnist()
     digits, labels = x_test[FIRST : FIRST + args.digits], y_test[FIRST : FIRST + args.digits]
     results = {}
-    for gradient in GRADIENTS:
+    for case, (gradient, table) in CASES.items():
         rng = np.random.default_rng(SEED)
-        photos = [render_photo(d, rng, gradient=gradient) for d in digits]
+        photos = [render_photo(d, rng, gradient=gradient, table=table) for d in digits]
         row = {}
         for name, module in (("current", preprocess), (args.rev, before)):
             acc, refused = accuracy(module, photos, labels, rec)
             row[name] = {"accuracy": round(acc, 4), "refused": refused}
-        results[f"gradient_{gradient}"] = row
+        results[case] = row
         print(
-            f"gradient up to {gradient:3d} greys: current {row['current']['accuracy']:.2%} "
+            f"{case:12s}: current {row['current']['accuracy']:.2%} "
             f"({row['current']['refused']} refused), {args.rev} {row[args.rev]['accuracy']:.2%} "
             f"({row[args.rev]['refused']} refused)"
         )

@@ -55,10 +55,11 @@ def render_on_canvas(
     return paint(alpha, style)
 
 
-def render_photo(digit: np.ndarray, rng: np.random.Generator, gradient: float = 60) -> bytes:
+def render_photo(digit: np.ndarray, rng: np.random.Generator, gradient: float = 60, table: bool = False) -> bytes:
     """A white-on-black uint8 digit written in dark ink on paper and photographed: a JPEG (quality
     60-95) of 900x700 px with sensor noise (1-6 grey levels), a light gradient across the page (up to
-    ``gradient`` levels) and, half the time, a soft shadow band (up to 60 levels darker)."""
+    ``gradient`` levels) and, half the time, a soft shadow band (up to 60 levels darker). With
+    ``table``, the sheet lies on a darker table that shows 20-150 px around it."""
     w, h = 900, 700
     side = int(rng.uniform(200, 450))
     ink = np.zeros((h, w), np.float32)
@@ -76,10 +77,15 @@ def render_photo(digit: np.ndarray, rng: np.random.Generator, gradient: float = 
     if rng.random() < 0.5:
         paper = paper - rng.uniform(20, 60) * np.clip(1 - np.abs(across - rng.uniform(0.2, 0.8)) / 0.25, 0, 1)
     grey = paper * (1 - ink) + rng.uniform(20, 70) * ink + rng.normal(0, rng.uniform(1, 6), (h, w))
+    quality = int(rng.integers(60, 96))
+    if table:  # drawn last, so that a photo without a table is the same with or without this option
+        margin = int(rng.integers(20, 151))
+        across = np.linspace(0, rng.uniform(0, 40), w + 2 * margin)[None, :]
+        desk = rng.uniform(20, 100) + across + rng.normal(0, 5, (h + 2 * margin, w + 2 * margin))
+        desk[margin : margin + h, margin : margin + w] = grey
+        grey = desk
     buffer = io.BytesIO()
-    Image.fromarray(np.clip(grey, 0, PIXEL_MAX).astype(np.uint8)).save(
-        buffer, "JPEG", quality=int(rng.integers(60, 96))
-    )
+    Image.fromarray(np.clip(grey, 0, PIXEL_MAX).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
 
 

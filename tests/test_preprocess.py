@@ -347,6 +347,14 @@ def test_a_shadow_across_a_photographed_digit_leaves_no_haze(mnist_sample):
         assert got[~strokes].sum() / got.sum() < 0.06
 
 
+def test_a_sheet_photographed_on_a_darker_table_is_read(mnist_sample, recognizer):
+    # The border is the table: the sheet reads as one solid block of light ink until it is read on its own.
+    x, y = mnist_sample
+    rng = np.random.default_rng(0)
+    photos = np.stack([normalize(render_photo(digit, rng, table=True)) for digit in x[::5]])
+    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.9
+
+
 @pytest.mark.parametrize("light_ink", [False, True])
 def test_photos_lit_strongly_from_one_side_are_read(mnist_sample, recognizer, light_ink):
     # A gradient of up to 160 greys splits the border between light and dark, as ink cut by the

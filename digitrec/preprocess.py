@@ -59,11 +59,6 @@ PAPER_MIN_SIDE = 32
 # broad trend (a median over LOOP_TREND of the way round), and the trend never moves that far
 # within LOOP_STEP of the way: light changes slowly, the edges of ink steeply.
 LOOP_NOISE, LOOP_TREND, LOOP_STEP = 5, 1 / 32, 1 / 64
-# A sheet of paper photographed on a darker table reads as one block of light ink: a region at
-# least SHEET_AREA of the image, SHEET_FILL of it brighter than halfway from the border's grey to
-# its own brightest (a drawing's strokes filled at most 0.86 of so large a box). The sheet, less
-# SHEET_EDGE of it on each side, is then read on its own.
-SHEET_AREA, SHEET_FILL, SHEET_EDGE = 0.25, 0.9, 0.02
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
 MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 median absolute deviations
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
@@ -219,15 +214,6 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
         if box != (0, 0, *img.size) or img.getchannel("A").getextrema()[0] < PIXEL_MAX // 2:
             return _transparent_ink(img, box)
     gray = img.convert("L")
-    ink, offset, size = _gray_ink_region(gray)
-    sheet = _sheet_of_paper(gray, (*offset, offset[0] + ink.width, offset[1] + ink.height))
-    if sheet is None:
-        return ink, offset, size
-    ink, (x, y), _ = _gray_ink_region(gray.crop(sheet))
-    return ink, (x + sheet[0], y + sheet[1]), size
-
-
-def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
     w, h = gray.size
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
     levels, split, uneven = _ink_levels(border)
@@ -241,24 +227,6 @@ def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], t
         ink = _split_border_ink(gray, *split) or ink
     box = ink.getbbox() or (0, 0, w, h)
     return ink.crop(box), box[:2], gray.size
-
-
-def _sheet_of_paper(gray: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, ...] | None:
-    """The box inside a sheet of paper photographed on a darker table, when the ink region ``box``
-    is one (light on dark, large and solid), or ``None``."""
-    left, top, right, bottom = box
-    w, h = right - left, bottom - top
-    if min(gray.size) < PAPER_MIN_SIDE or w * h < SHEET_AREA * gray.width * gray.height:
-        return None
-    if left == 0 or top == 0 or right == gray.width or bottom == gray.height:
-        return None  # no table all round: ink that reaches the edge (a crop, a fat stroke)
-    border = np.concatenate([np.asarray(gray.crop(edge)).ravel() for edge in _edges(gray.size)])
-    region = np.asarray(gray.crop(box))
-    middle = (float(np.median(border)) + float(np.percentile(region, 99))) / 2
-    if np.mean(region > middle) < SHEET_FILL:
-        return None
-    dx, dy = math.ceil(SHEET_EDGE * w), math.ceil(SHEET_EDGE * h)  # the sheet's edge is neither paper nor table
-    return left + dx, top + dy, right - dx, bottom - dy
 
 
 def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:

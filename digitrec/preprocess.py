@@ -218,7 +218,7 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
     levels, split, uneven = _ink_levels(border)
     if min(w, h) >= PAPER_MIN_SIDE:
-        if split is not None and _lit_unevenly(gray):
+        if split is not None and _lit_unevenly(border, gray.size):
             uneven = _ink_is_dark(gray)
         if uneven is not None:
             return _uneven_paper_ink(gray, dark_ink=uneven)
@@ -281,11 +281,12 @@ def _paper_grid(img: Image.Image) -> tuple[Image.Image, int]:
     return small, 2 * round(PAPER_WINDOW * max(small.size) / 2) + 1
 
 
-def _lit_unevenly(gray: Image.Image) -> bool:
-    """Whether a border split between light and dark is paper under uneven light rather than
-    paper and ink cut by the edge (see :data:`LOOP_TREND`)."""
-    a = np.asarray(gray, np.float32)
-    loop = np.concatenate([a[0, :], a[1:, -1], a[-1, -2::-1], a[-2:0:-1, 0]])  # clockwise from the top left
+def _lit_unevenly(border: np.ndarray, size: tuple[int, int]) -> bool:
+    """Whether a border (the strips of :func:`_edges`, in order) split between light and dark is
+    paper under uneven light rather than paper and ink cut by the edge (see :data:`LOOP_TREND`)."""
+    w, h = size
+    top, bottom, left, right = np.split(border.astype(np.float32), [w, 2 * w, 2 * w + h])
+    loop = np.concatenate([top, right[1:], bottom[-2::-1], left[-2:0:-1]])  # clockwise from the top left
     loop = loop[: len(loop) // LOOP_NOISE * LOOP_NOISE].reshape(-1, LOOP_NOISE).mean(1)  # noise averaged out
     half = max(1, round(LOOP_TREND * len(loop) / 2))
     wrapped = np.concatenate([loop[-half:], loop, loop[:half]])

@@ -59,6 +59,14 @@ PAPER_MIN_SIDE = 32
 # broad trend (a median over LOOP_TREND of the way round), and the trend never moves that far
 # within LOOP_STEP of the way: light changes slowly, the edges of ink steeply.
 LOOP_NOISE, LOOP_TREND, LOOP_STEP = 5, 1 / 32, 1 / 64
+# A sheet of paper photographed on a darker table reads as one block of light ink: a region at
+# least SHEET_AREA of the image, SHEET_FILL of it brighter than SHEET_LEVEL of the way from the
+# border's grey (the table) to its own brightest (low, so that paper in a shadow still counts; a
+# drawing's strokes filled at most 0.75 of so large a box), with writing on it: at least
+# SHEET_INK of the sheet darker than that (a filled shape drawn light on a dark canvas is as
+# large and solid, but blank). The sheet, less SHEET_EDGE of it on each side, is then read on
+# its own.
+SHEET_AREA, SHEET_FILL, SHEET_LEVEL, SHEET_INK, SHEET_EDGE = 0.25, 0.9, 0.25, 0.001, 0.02
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
 MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 median absolute deviations
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
@@ -214,6 +222,15 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
         if box != (0, 0, *img.size) or img.getchannel("A").getextrema()[0] < PIXEL_MAX // 2:
             return _transparent_ink(img, box)
     gray = img.convert("L")
+    ink, offset, size = _gray_ink_region(gray)
+    sheet = _sheet_of_paper(gray, (*offset, offset[0] + ink.width, offset[1] + ink.height))
+    if sheet is None:
+        return ink, offset, size
+    ink, (x, y), _ = _gray_ink_region(gray.crop(sheet))
+    return ink, (x + sheet[0], y + sheet[1]), size
+
+
+def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
     w, h = gray.size
     border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
     levels, split, uneven = _ink_levels(border)
@@ -227,6 +244,27 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
         ink = _split_border_ink(gray, *split) or ink
     box = ink.getbbox() or (0, 0, w, h)
     return ink.crop(box), box[:2], gray.size
+
+
+def _sheet_of_paper(gray: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, ...] | None:
+    """The box inside a sheet of paper photographed on a darker table, when the ink region ``box``
+    is one (light on dark, large, solid and written on), or ``None``."""
+    left, top, right, bottom = box
+    w, h = right - left, bottom - top
+    if min(gray.size) < PAPER_MIN_SIDE or w * h < SHEET_AREA * gray.width * gray.height:
+        return None
+    if left == 0 or top == 0 or right == gray.width or bottom == gray.height:
+        return None  # no table all round: ink that reaches the edge (a crop, a fat stroke)
+    border = np.concatenate([np.asarray(gray.crop(edge)).ravel() for edge in _edges(gray.size)])
+    region = np.asarray(gray.crop(box))
+    table = float(np.median(border))
+    cut = table + SHEET_LEVEL * (float(np.percentile(region, 99)) - table)
+    if np.mean(region > cut) < SHEET_FILL:
+        return None
+    dx, dy = math.ceil(SHEET_EDGE * w), math.ceil(SHEET_EDGE * h)  # the sheet's edge is neither paper nor table
+    if np.mean(region[dy:-dy, dx:-dx] <= cut) < SHEET_INK:
+        return None
+    return left + dx, top + dy, right - dx, bottom - dy
 
 
 def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:

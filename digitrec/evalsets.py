@@ -24,7 +24,7 @@ from digitrec.render import (
     render_photo,
     render_shape,
 )
-from digitrec.styles import as_batch, style_inputs
+from digitrec.styles import HAND_LETTERS, as_batch, render_hand_letter, style_inputs
 
 CANVAS_SEED = 2024  # the canvas set is the same every time it is built
 PHOTO_SEED = 2025
@@ -77,15 +77,19 @@ def normalized(images) -> np.ndarray:
 
 
 def non_digit_inputs(
-    seed: int = 0, per_letter: int = 4, per_shape: int = 20, fashion: bool = True
+    seed: int = 0, per_letter: int = 4, per_shape: int = 20, fashion: bool = True, per_hand_letter: int = 4
 ) -> dict[str, np.ndarray]:
     """Normalized model inputs that are not digits: Fashion-MNIST test images (when Debian's
-    ``dataset-fashion-mnist`` is installed and ``fashion``), letters and shapes rendered on canvases."""
+    ``dataset-fashion-mnist`` is installed and ``fashion``), letters in a font, shapes, and letters
+    written by hand in pen, rendered on canvases."""
     rng = np.random.default_rng(seed)
     letters = [img for letter, img in render_letters(rng, per_letter=per_letter) if letter not in DIGIT_LIKE_LETTERS]
     sets = {
         "letters": normalized(letters),
         "shapes": normalized(render_shape(kind, rng) for kind in SHAPES for _ in range(per_shape)),
+        "hand_letters": normalized(
+            render_hand_letter(letter, rng) for letter in HAND_LETTERS for _ in range(per_hand_letter)
+        ),
     }
     clothes = load_fashion_mnist_test() if fashion else None
     if clothes is not None:

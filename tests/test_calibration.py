@@ -20,6 +20,7 @@ from digitrec.render import (
     render_photo,
     render_shape,
 )
+from digitrec.styles import HAND_LETTERS, TEST_CANVAS, render_hand_letter
 
 TESTS = Path(__file__).resolve().parent
 
@@ -72,6 +73,12 @@ def test_letters_are_not_digits(recognizer):
     rng = np.random.default_rng(11)
     letters = [img for letter, img in render_letters(rng, per_letter=2) if letter not in DIGIT_LIKE_LETTERS]
     assert flagged(recognizer, np.stack([normalize(img) for img in letters])).mean() >= 0.9
+
+
+def test_letters_written_by_hand_are_not_digits(recognizer):
+    rng = np.random.default_rng(11)
+    letters = [render_hand_letter(letter, rng, TEST_CANVAS) for letter in HAND_LETTERS for _ in range(2)]
+    assert flagged(recognizer, np.stack([normalize(img) for img in letters])).mean() >= 0.95
 
 
 def test_two_digits_in_one_box_are_not_one_digit(recognizer, mnist_sample):

@@ -1,0 +1,51 @@
+"""The handwriting styles MNIST lacks (digitrec.styles), read by the shipped weights on fresh renderings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitrec.preprocess import normalize
+from digitrec.render import DIGIT_LIKE_LETTERS, render_on_canvas
+from digitrec.styles import HAND_LETTERS, MARKS, STYLE_TEST_SEED, TEMPLATES, TEST_CANVAS, mark_mnist, render_template
+
+FRESH_SEED = STYLE_TEST_SEED + 1  # neither training's seeds nor the style test set's
+
+
+def _read(recognizer, images) -> tuple[np.ndarray, np.ndarray]:
+    """The digit read from each image, and whether it passed the "not a digit" check."""
+    probs, is_digit = recognizer.verdicts(np.stack([normalize(img) for img in images]))
+    return probs.argmax(1), is_digit
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_pen_template_is_read_as_its_digit(recognizer, name):
+    # A slashed zero is not an 8 (it has no waist), a one with a long flag not a 7, ...
+    digit = TEMPLATES[name][0]
+    rng = np.random.default_rng([FRESH_SEED, sorted(TEMPLATES).index(name)])
+    digits, is_digit = _read(recognizer, [render_template(name, rng, TEST_CANVAS) for _ in range(10)])
+    assert (digits == digit).sum() >= 9, (name, digits)
+    assert is_digit.sum() >= 9, name
+
+
+@pytest.mark.parametrize("mark", sorted(MARKS))
+def test_marks_on_real_mnist_digits_keep_the_digit(recognizer, mnist_sample, mark):
+    x, y = mnist_sample
+    digit = MARKS[mark]
+    rng = np.random.default_rng(FRESH_SEED)
+    digits, is_digit = _read(recognizer, [mark_mnist(d, mark, rng) for d in x[y == digit]])
+    assert (digits == digit).mean() >= 0.9, (mark, digits)
+    assert is_digit.mean() >= 0.9, mark
+
+
+def test_real_mnist_digits_redrawn_in_pen_are_read(recognizer, mnist_sample):
+    x, y = mnist_sample
+    rng = np.random.default_rng(FRESH_SEED)
+    digits, is_digit = _read(recognizer, [render_on_canvas(d, rng, pen=True) for d in x])
+    assert (digits == y).mean() >= 0.96
+    assert is_digit.mean() >= 0.97
+
+
+def test_letters_written_by_hand_leave_out_the_digit_like_ones():
+    assert set(HAND_LETTERS).isdisjoint(DIGIT_LIKE_LETTERS)
+    assert len(HAND_LETTERS) == 52 - len(set(DIGIT_LIKE_LETTERS))

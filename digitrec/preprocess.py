@@ -59,14 +59,17 @@ PAPER_MIN_SIDE = 32
 # broad trend (a median over LOOP_TREND of the way round), and the trend never moves that far
 # within LOOP_STEP of the way: light changes slowly, the edges of ink steeply.
 LOOP_NOISE, LOOP_TREND, LOOP_STEP = 5, 1 / 32, 1 / 64
-# A sheet of paper photographed on a darker table reads as one block of light ink: a region at
-# least SHEET_AREA of the image, SHEET_FILL of it brighter than SHEET_LEVEL of the way from the
-# border's grey (the table) to its own brightest (low, so that paper in a shadow still counts; a
-# drawing's strokes filled at most 0.75 of so large a box), with writing on it: at least
-# SHEET_INK of the sheet darker than that (a filled shape drawn light on a dark canvas is as
-# large and solid, but blank). The sheet, less SHEET_EDGE of it on each side, is then read on
-# its own.
+# A sheet of paper photographed on a darker table reads as one block of light ink. It is read on
+# its own when that block is large: at least SHEET_AREA of the image; solid: SHEET_FILL of its
+# outline brighter than SHEET_LEVEL of the way from the border's grey (the table) to its own
+# brightest (low, so that paper in a shadow still counts); written on: at least SHEET_INK of it
+# darker than that (a filled shape drawn light on a dark canvas is blank); and a rectangle: it
+# fills SHEET_SQUARE of the smallest box around it turned by whole degrees up to SHEET_TURN (a
+# fat light digit is solid and has dark gaps, but filled at most 0.84 of such a box on 6,000
+# canvases). That box, less SHEET_TRIM percent of the light pixels and then SHEET_EDGE of its
+# sides, is turned square and read as paper lit unevenly.
 SHEET_AREA, SHEET_FILL, SHEET_LEVEL, SHEET_INK, SHEET_EDGE = 0.25, 0.9, 0.25, 0.001, 0.02
+SHEET_SQUARE, SHEET_TURN, SHEET_TRIM = 0.93, 30, 0.5
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
 MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 median absolute deviations
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
@@ -226,8 +229,8 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     sheet = _sheet_of_paper(gray, (*offset, offset[0] + ink.width, offset[1] + ink.height))
     if sheet is None:
         return ink, offset, size
-    ink, (x, y), _ = _gray_ink_region(gray.crop(sheet))
-    return ink, (x + sheet[0], y + sheet[1]), size
+    ink, (x, y), _ = _uneven_paper_ink(sheet[0], dark_ink=True)
+    return ink, (x + sheet[1][0], y + sheet[1][1]), size
 
 
 def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
@@ -246,25 +249,77 @@ def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], t
     return ink.crop(box), box[:2], gray.size
 
 
-def _sheet_of_paper(gray: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, ...] | None:
-    """The box inside a sheet of paper photographed on a darker table, when the ink region ``box``
-    is one (light on dark, large, solid and written on), or ``None``."""
+def _sheet_of_paper(gray: Image.Image, box: tuple[int, int, int, int]) -> tuple[Image.Image, tuple[int, int]] | None:
+    """The sheet of paper photographed on a darker table, turned square, and its offset, when
+    the ink region ``box`` is one (light on dark, large, solid, rectangular and written on), or
+    ``None``. Its outline is where each row and each column is light, from the first such pixel
+    to the last; a sheet turned by up to SHEET_TURN degrees is turned back, writing and all."""
     left, top, right, bottom = box
-    w, h = right - left, bottom - top
-    if min(gray.size) < PAPER_MIN_SIDE or w * h < SHEET_AREA * gray.width * gray.height:
+    if min(gray.size) < PAPER_MIN_SIDE or (right - left) * (bottom - top) < SHEET_AREA * gray.width * gray.height:
         return None
     if left == 0 or top == 0 or right == gray.width or bottom == gray.height:
         return None  # no table all round: ink that reaches the edge (a crop, a fat stroke)
     border = np.concatenate([np.asarray(gray.crop(edge)).ravel() for edge in _edges(gray.size)])
-    region = np.asarray(gray.crop(box))
+    image = np.asarray(gray)
     table = float(np.median(border))
-    cut = table + SHEET_LEVEL * (float(np.percentile(region, 99)) - table)
-    if np.mean(region > cut) < SHEET_FILL:
+    # The whole image, not the box: a corner of the sheet in shadow can fall outside the box.
+    cut = table + SHEET_LEVEL * (float(np.percentile(image[top:bottom, left:right], 99)) - table)
+    light = _core(image > cut)  # specks of table as light as paper are worn away
+    outline = _spans(light)
+    if outline.sum() < SHEET_AREA * gray.width * gray.height or light[outline].mean() < SHEET_FILL:
         return None
-    dx, dy = math.ceil(SHEET_EDGE * w), math.ceil(SHEET_EDGE * h)  # the sheet's edge is neither paper nor table
-    if np.mean(region[dy:-dy, dx:-dx] <= cut) < SHEET_INK:
+    angle, (u0, u1), (v0, v1) = _turned_box(light, outline)
+    if outline.sum() < SHEET_SQUARE * (u1 - u0) * (v1 - v0):
         return None
-    return left + dx, top + dy, right - dx, bottom - dy
+    # The sheet's edge is neither paper nor table: keep to the turned box, SHEET_EDGE in from its sides.
+    u0, u1 = u0 + SHEET_EDGE * (u1 - u0), u1 - SHEET_EDGE * (u1 - u0)
+    v0, v1 = v0 + SHEET_EDGE * (v1 - v0), v1 - SHEET_EDGE * (v1 - v0)
+    y, x = np.ogrid[: gray.height : 2, : gray.width : 2]  # every other pixel is enough to find writing
+    u, v = math.cos(angle) * x + math.sin(angle) * y, math.cos(angle) * y - math.sin(angle) * x
+    inside = (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
+    if not inside.any() or (~light[::2, ::2][inside]).mean() < SHEET_INK:
+        return None
+    # Rotating about the centre moves (u, v) by the same shift everywhere.
+    square = gray.rotate(math.degrees(angle), Image.Resampling.BILINEAR, expand=True)
+    shift_u = square.width / 2 - (math.cos(angle) * gray.width + math.sin(angle) * gray.height) / 2
+    shift_v = square.height / 2 - (math.cos(angle) * gray.height - math.sin(angle) * gray.width) / 2
+    x0, x1 = math.ceil(u0 + shift_u), math.floor(u1 + shift_u) + 1
+    y0, y1 = math.ceil(v0 + shift_v), math.floor(v1 + shift_v) + 1
+    return square.crop((x0, y0, x1, y1)), (max(x0, 0), max(y0, 0))
+
+
+def _turned_box(light: np.ndarray, outline: np.ndarray) -> tuple[float, tuple[float, float], tuple[float, float]]:
+    """The smallest box around ``outline`` turned by whole degrees up to SHEET_TURN, and its extents
+    along the turned x and y axes, less SHEET_TRIM percent of ``light``'s pixels on each side."""
+    y, x = np.nonzero(outline & ~_core(outline))  # its rim
+    angles = np.radians(np.arange(-SHEET_TURN, SHEET_TURN + 1))[:, None]
+    u, v = np.cos(angles) * x + np.sin(angles) * y, np.cos(angles) * y - np.sin(angles) * x
+    angle = float(angles[int(np.argmin(np.ptp(u, axis=1) * np.ptp(v, axis=1))), 0])
+    step = max(1, math.isqrt(outline.sum() // 20_000))  # a grid of samples is enough for a box
+    y, x = np.nonzero(light[::step, ::step])
+    y, x = y * step, x * step
+    u, v = math.cos(angle) * x + math.sin(angle) * y, math.cos(angle) * y - math.sin(angle) * x
+    trim = [SHEET_TRIM, 100 - SHEET_TRIM]
+    return angle, tuple(np.percentile(u, trim)), tuple(np.percentile(v, trim))
+
+
+def _core(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` whose four neighbours are in it too."""
+    core = np.zeros_like(mask)
+    core[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    return core
+
+
+def _spans(light: np.ndarray) -> np.ndarray:
+    """Pixels between the first and the last light pixel of their row and of their column: a
+    convex shape's own outline."""
+    h, w = light.shape
+    x, y = np.arange(w)[None, :], np.arange(h)[:, None]
+    first_x, last_x = light.argmax(1)[:, None], w - 1 - light[:, ::-1].argmax(1)[:, None]
+    first_y, last_y = light.argmax(0)[None, :], h - 1 - light[::-1].argmax(0)[None, :]
+    across = light.any(1)[:, None] & (x >= first_x) & (x <= last_x)
+    down = light.any(0)[None, :] & (y >= first_y) & (y <= last_y)
+    return across & down
 
 
 def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:

@@ -55,11 +55,14 @@ def render_on_canvas(
     return paint(alpha, style)
 
 
-def render_photo(digit: np.ndarray, rng: np.random.Generator, gradient: float = 60, table: bool = False) -> bytes:
+def render_photo(
+    digit: np.ndarray, rng: np.random.Generator, gradient: float = 60, table: bool = False, tilt: float = 0
+) -> bytes:
     """A white-on-black uint8 digit written in dark ink on paper and photographed: a JPEG (quality
     60-95) of 900x700 px with sensor noise (1-6 grey levels), a light gradient across the page (up to
     ``gradient`` levels) and, half the time, a soft shadow band (up to 60 levels darker). With
-    ``table``, the sheet lies on a darker table that shows 20-150 px around it."""
+    ``table``, the sheet lies on a darker table that shows 20-150 px around it, turned by up to
+    ``tilt`` degrees either way."""
     w, h = 900, 700
     side = int(rng.uniform(200, 450))
     ink = np.zeros((h, w), np.float32)
@@ -80,9 +83,19 @@ def render_photo(digit: np.ndarray, rng: np.random.Generator, gradient: float = 
     quality = int(rng.integers(60, 96))
     if table:  # drawn last, so that a photo without a table is the same with or without this option
         margin = int(rng.integers(20, 151))
-        across = np.linspace(0, rng.uniform(0, 40), w + 2 * margin)[None, :]
-        desk = rng.uniform(20, 100) + across + rng.normal(0, 5, (h + 2 * margin, w + 2 * margin))
-        desk[margin : margin + h, margin : margin + w] = grey
+        cover = None  # how much of each pixel the sheet covers, once it is turned
+        if tilt:
+            angle = float(rng.uniform(-tilt, tilt))
+            grey = np.asarray(Image.fromarray(np.float32(grey), "F").rotate(angle, Image.Resampling.BILINEAR, True))
+            cover = Image.new("L", (w, h), PIXEL_MAX).rotate(angle, Image.Resampling.BILINEAR, expand=True)
+            cover = np.asarray(cover, np.float32) / PIXEL_MAX
+        sh, sw = grey.shape
+        across = np.linspace(0, rng.uniform(0, 40), sw + 2 * margin)[None, :]
+        desk = rng.uniform(20, 100) + across + rng.normal(0, 5, (sh + 2 * margin, sw + 2 * margin))
+        window = desk[margin : margin + sh, margin : margin + sw]
+        desk[margin : margin + sh, margin : margin + sw] = (
+            grey if cover is None else cover * grey + (1 - cover) * window
+        )
         grey = desk
     buffer = io.BytesIO()
     Image.fromarray(np.clip(grey, 0, PIXEL_MAX).astype(np.uint8)).save(buffer, "JPEG", quality=quality)

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from digitrec.constants import DIGIT_BOX, IMAGE_SIZE
 from digitrec.preprocess import (
@@ -353,6 +353,25 @@ def test_a_sheet_photographed_on_a_darker_table_is_read(mnist_sample, recognizer
     rng = np.random.default_rng(0)
     photos = np.stack([normalize(render_photo(digit, rng, table=True)) for digit in x[::5]])
     assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
+
+
+def test_a_sheet_turned_on_the_table_is_read(mnist_sample, recognizer):
+    x, y = mnist_sample
+    rng = np.random.default_rng(1)
+    photos = np.stack([normalize(render_photo(digit, rng, table=True, tilt=15)) for digit in x[::5]])
+    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
+
+
+def test_a_fat_light_zero_on_a_dark_canvas_is_not_a_sheet():
+    # Large, solid and with a dark hole, as a sheet with writing on it is; but round. Read as a
+    # sheet, its hole would become the digit.
+    canvas = Image.new("L", (400, 400), 0)
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse((100, 60, 300, 340), fill=255)
+    draw.ellipse((180, 170, 220, 230), fill=0)
+    got = normalize(canvas)
+    assert got[12:17, 12:17].min() < 0.2  # the hole stays a hole
+    assert (got > 0.5).sum() > 150
 
 
 def test_a_blank_light_block_on_a_dark_canvas_is_still_the_drawing():

@@ -87,10 +87,11 @@ def non_digit_inputs(
     sets = {
         "letters": normalized(letters),
         "shapes": normalized(render_shape(kind, rng) for kind in SHAPES for _ in range(per_shape)),
-        "hand_letters": normalized(
-            render_hand_letter(letter, rng) for letter in HAND_LETTERS for _ in range(per_hand_letter)
-        ),
     }
+    if per_hand_letter:
+        sets["hand_letters"] = normalized(
+            render_hand_letter(letter, rng) for letter in HAND_LETTERS for _ in range(per_hand_letter)
+        )
     clothes = load_fashion_mnist_test() if fashion else None
     if clothes is not None:
         sets = {"fashion_mnist": normalized(clothes), **sets}

@@ -162,8 +162,9 @@ def _calibration_section(figures: dict | None) -> str:
 `calibration.npz` holds a temperature (T = {figures["temperature"]:.2f}, fitted on the
 validation split) and a "not a digit" detector: a one-hidden-layer network over the pooled
 activations of each stage, their Mahalanobis distance to the nearest digit class and the
-probabilities, trained on digits against rendered letters in a font, shapes, speckles and
-digit pairs (never on Fashion-MNIST); threshold at 1% of each kind of validation digit.
+probabilities, trained on digits against rendered letters (in a font and written by hand),
+shapes, speckles and digit pairs (never on Fashion-MNIST); threshold at 1% of each kind of
+validation digit.
 Expected calibration error on MNIST test: {figures["ece_mnist_test_before"]:.2%} before
 scaling, {figures["ece_mnist_test"]:.2%} after.
 

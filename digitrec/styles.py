@@ -36,6 +36,7 @@ Stroke = list[tuple[float, float]]
 TRAIN_CANVAS, TEST_CANVAS = (200, 400), (400, 600)
 STYLE_TEST_SEED = 20_261  # the style test set; training uses its config's seed
 MARK_SCALE = 4  # marks on MNIST digits are drawn at 4x and box-reduced: MNIST's soft edges
+PEN, THIN_PEN = (0.05, 0.13), (0.02, 0.05)  # pen widths, as a share of the drawing's size
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 28) -> Stroke:
@@ -257,9 +258,12 @@ def _distort(strokes: list[Stroke], rng) -> list[Stroke]:
     return out
 
 
-def render_template(name: str, rng: np.random.Generator, canvas: tuple[int, int] = TRAIN_CANVAS) -> Image.Image:
-    """One drawing of the template ``name`` on a canvas of random size and colours, with a uniform pen."""
-    return _pen_drawing(TEMPLATES[name][1], rng, canvas)
+def render_template(
+    name: str, rng: np.random.Generator, canvas: tuple[int, int] = TRAIN_CANVAS, pen: tuple[float, float] = PEN
+) -> Image.Image:
+    """One drawing of the template ``name`` on a canvas of random size and colours, with a uniform
+    pen whose width is drawn from ``pen`` (a share of the drawing's size)."""
+    return _pen_drawing(TEMPLATES[name][1], rng, canvas, pen)
 
 
 def render_hand_letter(letter: str, rng: np.random.Generator, canvas: tuple[int, int] = TRAIN_CANVAS) -> Image.Image:
@@ -267,12 +271,14 @@ def render_hand_letter(letter: str, rng: np.random.Generator, canvas: tuple[int,
     return _pen_drawing(lambda _: HAND_LETTERS[letter], rng, canvas)
 
 
-def _pen_drawing(make: Callable, rng: np.random.Generator, canvas: tuple[int, int]) -> Image.Image:
+def _pen_drawing(
+    make: Callable, rng: np.random.Generator, canvas: tuple[int, int], pen: tuple[float, float] = PEN
+) -> Image.Image:
     side = int(rng.integers(*canvas))
     strokes = _distort(make(rng), rng)
     scale = side * _u(rng, 0.45, 0.8)
     offset = (side - scale) * rng.uniform(0.1, 0.9, 2)
-    width = max(2, int(scale * _u(rng, 0.05, 0.13)))
+    width = max(2, int(scale * _u(rng, *pen)))
     mask = Image.new("L", (side, side), 0)
     draw = ImageDraw.Draw(mask)
     for stroke in strokes:

@@ -75,10 +75,7 @@ def test_letters_are_not_digits(recognizer):
     assert flagged(recognizer, np.stack([normalize(img) for img in letters])).mean() >= 0.9
 
 
-@pytest.mark.xfail(strict=True, reason="known issue: letters written by hand often pass as digits")
 def test_letters_written_by_hand_are_not_digits(recognizer):
-    # Known issue (README): the detector learned letters from one font; fitted on letters written
-    # by hand too, it flagged thin, straight ones (benchmarks/README.md).
     rng = np.random.default_rng(11)
     letters = [render_hand_letter(letter, rng, TEST_CANVAS) for letter in HAND_LETTERS for _ in range(2)]
     assert flagged(recognizer, np.stack([normalize(img) for img in letters])).mean() >= 0.95

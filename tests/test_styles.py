@@ -7,7 +7,16 @@ import pytest
 
 from digitrec.preprocess import normalize
 from digitrec.render import DIGIT_LIKE_LETTERS, render_on_canvas
-from digitrec.styles import HAND_LETTERS, MARKS, STYLE_TEST_SEED, TEMPLATES, TEST_CANVAS, mark_mnist, render_template
+from digitrec.styles import (
+    HAND_LETTERS,
+    MARKS,
+    STYLE_TEST_SEED,
+    TEMPLATES,
+    TEST_CANVAS,
+    THIN_PEN,
+    mark_mnist,
+    render_template,
+)
 
 FRESH_SEED = STYLE_TEST_SEED + 1  # neither training's seeds nor the style test set's
 
@@ -26,6 +35,17 @@ def test_every_pen_template_is_read_as_its_digit(recognizer, name):
     digits, is_digit = _read(recognizer, [render_template(name, rng, TEST_CANVAS) for _ in range(10)])
     assert (digits == digit).sum() >= 9, (name, digits)
     assert is_digit.sum() >= 9, name
+
+
+def test_digits_drawn_with_a_thin_pen_are_digits(recognizer):
+    # A 12 px brush on a 500 px canvas: letters written by hand are drawn like this too, and a thin,
+    # straight 1 is the commonest one there is.
+    rng = np.random.default_rng(FRESH_SEED)
+    names = sorted(TEMPLATES)
+    images = [render_template(name, rng, TEST_CANVAS, pen=THIN_PEN) for name in names for _ in range(4)]
+    digits, is_digit = _read(recognizer, images)
+    assert (digits == np.repeat([TEMPLATES[name][0] for name in names], 4)).mean() >= 0.95
+    assert is_digit.mean() >= 0.97
 
 
 @pytest.mark.parametrize("mark", sorted(MARKS))

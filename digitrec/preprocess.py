@@ -225,17 +225,17 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
         if box != (0, 0, *img.size) or img.getchannel("A").getextrema()[0] < PIXEL_MAX // 2:
             return _transparent_ink(img, box)
     gray = img.convert("L")
-    ink, offset, size = _gray_ink_region(gray)
-    sheet = _sheet_of_paper(gray, (*offset, offset[0] + ink.width, offset[1] + ink.height))
+    border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
+    ink, offset, size = _gray_ink_region(gray, border)
+    sheet = _sheet_of_paper(gray, border, (*offset, offset[0] + ink.width, offset[1] + ink.height))
     if sheet is None:
         return ink, offset, size
     ink, (x, y), _ = _uneven_paper_ink(sheet[0], dark_ink=True)
     return ink, (x + sheet[1][0], y + sheet[1][1]), size
 
 
-def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
+def _gray_ink_region(gray: Image.Image, border: np.ndarray) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
     w, h = gray.size
-    border = np.concatenate([np.asarray(gray.crop(box)).ravel() for box in _edges(gray.size)])
     levels, split, uneven = _ink_levels(border)
     if min(w, h) >= PAPER_MIN_SIDE:
         if split is not None and _lit_unevenly(border, gray.size):
@@ -249,40 +249,43 @@ def _gray_ink_region(gray: Image.Image) -> tuple[Image.Image, tuple[int, int], t
     return ink.crop(box), box[:2], gray.size
 
 
-def _sheet_of_paper(gray: Image.Image, box: tuple[int, int, int, int]) -> tuple[Image.Image, tuple[int, int]] | None:
-    """The sheet of paper photographed on a darker table, turned square, and its offset, when
-    the ink region ``box`` is one (light on dark, large, solid, rectangular and written on), or
-    ``None``. Its outline is where each row and each column is light, from the first such pixel
-    to the last; a sheet turned by up to SHEET_TURN degrees is turned back, writing and all."""
+def _sheet_of_paper(
+    gray: Image.Image, border: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[Image.Image, tuple[int, int]] | None:
+    """The sheet of paper photographed on a darker table (``border``, the strips of :func:`_edges`),
+    turned square, and its offset, when the ink region ``box`` is one (light on dark, large,
+    solid, rectangular and written on), or ``None``. Its outline is where each row and each
+    column is light, from the first such pixel to the last; a sheet turned by up to SHEET_TURN
+    degrees is turned back, writing and all."""
     left, top, right, bottom = box
     if min(gray.size) < PAPER_MIN_SIDE or (right - left) * (bottom - top) < SHEET_AREA * gray.width * gray.height:
         return None
     if left == 0 or top == 0 or right == gray.width or bottom == gray.height:
         return None  # no table all round: ink that reaches the edge (a crop, a fat stroke)
-    border = np.concatenate([np.asarray(gray.crop(edge)).ravel() for edge in _edges(gray.size)])
     image = np.asarray(gray)
     table = float(np.median(border))
     # The whole image, not the box: a corner of the sheet in shadow can fall outside the box.
     cut = table + SHEET_LEVEL * (float(np.percentile(image[top:bottom, left:right], 99)) - table)
     light = _core(image > cut)  # specks of table as light as paper are worn away
     outline = _spans(light)
-    if outline.sum() < SHEET_AREA * gray.width * gray.height or light[outline].mean() < SHEET_FILL:
+    area = int(outline.sum())
+    if area < SHEET_AREA * gray.width * gray.height or light[outline].mean() < SHEET_FILL:
         return None
     angle, (u0, u1), (v0, v1) = _turned_box(light, outline)
-    if outline.sum() < SHEET_SQUARE * (u1 - u0) * (v1 - v0):
+    if area < SHEET_SQUARE * (u1 - u0) * (v1 - v0):
         return None
     # The sheet's edge is neither paper nor table: keep to the turned box, SHEET_EDGE in from its sides.
     u0, u1 = u0 + SHEET_EDGE * (u1 - u0), u1 - SHEET_EDGE * (u1 - u0)
     v0, v1 = v0 + SHEET_EDGE * (v1 - v0), v1 - SHEET_EDGE * (v1 - v0)
     y, x = np.ogrid[: gray.height : 2, : gray.width : 2]  # every other pixel is enough to find writing
-    u, v = math.cos(angle) * x + math.sin(angle) * y, math.cos(angle) * y - math.sin(angle) * x
+    u, v = _turned(x, y, angle)
     inside = (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
     if not inside.any() or (~light[::2, ::2][inside]).mean() < SHEET_INK:
         return None
     # Rotating about the centre moves (u, v) by the same shift everywhere.
     square = gray.rotate(math.degrees(angle), Image.Resampling.BILINEAR, expand=True)
-    shift_u = square.width / 2 - (math.cos(angle) * gray.width + math.sin(angle) * gray.height) / 2
-    shift_v = square.height / 2 - (math.cos(angle) * gray.height - math.sin(angle) * gray.width) / 2
+    centre_u, centre_v = _turned(gray.width / 2, gray.height / 2, angle)
+    shift_u, shift_v = square.width / 2 - centre_u, square.height / 2 - centre_v
     x0, x1 = math.ceil(u0 + shift_u), math.floor(u1 + shift_u) + 1
     y0, y1 = math.ceil(v0 + shift_v), math.floor(v1 + shift_v) + 1
     return square.crop((x0, y0, x1, y1)), (max(x0, 0), max(y0, 0))
@@ -293,14 +296,18 @@ def _turned_box(light: np.ndarray, outline: np.ndarray) -> tuple[float, tuple[fl
     along the turned x and y axes, less SHEET_TRIM percent of ``light``'s pixels on each side."""
     y, x = np.nonzero(outline & ~_core(outline))  # its rim
     angles = np.radians(np.arange(-SHEET_TURN, SHEET_TURN + 1))[:, None]
-    u, v = np.cos(angles) * x + np.sin(angles) * y, np.cos(angles) * y - np.sin(angles) * x
+    u, v = _turned(x, y, angles)
     angle = float(angles[int(np.argmin(np.ptp(u, axis=1) * np.ptp(v, axis=1))), 0])
     step = max(1, math.isqrt(outline.sum() // 20_000))  # a grid of samples is enough for a box
     y, x = np.nonzero(light[::step, ::step])
-    y, x = y * step, x * step
-    u, v = math.cos(angle) * x + math.sin(angle) * y, math.cos(angle) * y - math.sin(angle) * x
+    u, v = _turned(x * step, y * step, angle)
     trim = [SHEET_TRIM, 100 - SHEET_TRIM]
     return angle, tuple(np.percentile(u, trim)), tuple(np.percentile(v, trim))
+
+
+def _turned(x, y, angle):
+    """Coordinates ``(x, y)`` along axes turned by ``angle`` (radians), as ``Image.rotate`` turns them."""
+    return np.cos(angle) * x + np.sin(angle) * y, np.cos(angle) * y - np.sin(angle) * x
 
 
 def _core(mask: np.ndarray) -> np.ndarray:

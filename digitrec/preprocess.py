@@ -200,7 +200,8 @@ def ink_map(img: Image.Image) -> Image.Image:
     paper colour is read from the border; a noise floor measured on the border is
     removed so photos of paper do not count as ink, and paper that is not one flat grey
     (noise, a light gradient, a shadow) is estimated around each pixel. Images larger than
-    :data:`REDUCE_ABOVE` come back reduced.
+    :data:`REDUCE_ABOVE` come back reduced; a sheet photographed on a table comes back as the
+    sheet alone, turned square, so a number written on it reads along its lines.
     """
     ink, offset, size = _ink_region(img)
     full = Image.new("L", size, 0)
@@ -230,8 +231,7 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     sheet = _sheet_of_paper(gray, border, (*offset, offset[0] + ink.width, offset[1] + ink.height))
     if sheet is None:
         return ink, offset, size
-    ink, (x, y), _ = _uneven_paper_ink(sheet[0], dark_ink=True)
-    return ink, (x + sheet[1][0], y + sheet[1][1]), size
+    return _uneven_paper_ink(sheet, dark_ink=True)  # the sheet, turned square, is the image from here on
 
 
 def _gray_ink_region(gray: Image.Image, border: np.ndarray) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:
@@ -249,14 +249,12 @@ def _gray_ink_region(gray: Image.Image, border: np.ndarray) -> tuple[Image.Image
     return ink.crop(box), box[:2], gray.size
 
 
-def _sheet_of_paper(
-    gray: Image.Image, border: np.ndarray, box: tuple[int, int, int, int]
-) -> tuple[Image.Image, tuple[int, int]] | None:
+def _sheet_of_paper(gray: Image.Image, border: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image | None:
     """The sheet of paper photographed on a darker table (``border``, the strips of :func:`_edges`),
-    turned square, and its offset, when the ink region ``box`` is one (light on dark, large,
-    solid, rectangular and written on), or ``None``. Its outline is where each row and each
-    column is light, from the first such pixel to the last; a sheet turned by up to SHEET_TURN
-    degrees is turned back, writing and all."""
+    cut out and turned square, when the ink region ``box`` is one (light on dark, large, solid,
+    rectangular and written on), or ``None``. Its outline is where each row and each column is
+    light, from the first such pixel to the last; a sheet turned by up to SHEET_TURN degrees is
+    turned back, writing and all."""
     left, top, right, bottom = box
     if min(gray.size) < PAPER_MIN_SIDE or (right - left) * (bottom - top) < SHEET_AREA * gray.width * gray.height:
         return None
@@ -288,7 +286,7 @@ def _sheet_of_paper(
     shift_u, shift_v = square.width / 2 - centre_u, square.height / 2 - centre_v
     x0, x1 = math.ceil(u0 + shift_u), math.floor(u1 + shift_u) + 1
     y0, y1 = math.ceil(v0 + shift_v), math.floor(v1 + shift_v) + 1
-    return square.crop((x0, y0, x1, y1)), (max(x0, 0), max(y0, 0))
+    return square.crop((x0, y0, x1, y1))
 
 
 def _turned_box(light: np.ndarray, outline: np.ndarray) -> tuple[float, tuple[float, float], tuple[float, float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from digitrec import EmptyImageError
 from digitrec.render import STROKES, draw_strokes, render_number
@@ -49,3 +49,16 @@ def test_a_digit_drawn_with_a_gap_stays_one_digit(recognizer, width):
 def test_blank_number_canvas_is_an_error():
     with pytest.raises(EmptyImageError):
         split_digits(Image.new("RGB", (800, 300), "white"))
+
+
+@pytest.mark.parametrize("angle", [-28, 28])
+def test_a_number_on_the_edge_of_a_turned_sheet_is_read_whole(recognizer, mnist_sample, angle):
+    # The sheet is read turned square; the Numbers tab's ink map must be that sheet, not the sheet
+    # pasted back into the photo's frame, whose edge cuts off what is written near the sheet's corner.
+    x, y = mnist_sample
+    written = np.concatenate(list(x[:4]), axis=1)  # four real digits side by side, 28 x 112
+    sheet = Image.new("L", (700, 500), 215)
+    ink = Image.fromarray(written).resize((400, 100), Image.Resampling.BICUBIC)
+    sheet.paste(40, (300, 400), mask=ink)
+    photo = ImageOps.expand(sheet.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=70), 8, fill=70)
+    assert recognizer.predict_number(photo)["number"] == "".join(map(str, y[:4]))

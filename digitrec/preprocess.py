@@ -60,16 +60,17 @@ PAPER_MIN_SIDE = 32
 # within LOOP_STEP of the way: light changes slowly, the edges of ink steeply.
 LOOP_NOISE, LOOP_TREND, LOOP_STEP = 5, 1 / 32, 1 / 64
 # A sheet of paper photographed on a darker table reads as one block of light ink. It is read on
-# its own when that block is large: at least SHEET_AREA of the image; solid: SHEET_FILL of its
-# outline brighter than SHEET_LEVEL of the way from the border's grey (the table) to its own
-# brightest (low, so that paper in a shadow still counts); written on: at least SHEET_INK of it
-# darker than that (a filled shape drawn light on a dark canvas is blank); and a rectangle: it
-# fills SHEET_SQUARE of the smallest box around it turned by whole degrees up to SHEET_TURN (a
-# fat light digit is solid and has dark gaps, but filled at most 0.84 of such a box on 6,000
-# canvases). That box, less SHEET_TRIM percent of the light pixels and then SHEET_EDGE of its
-# sides, is turned square and read as paper lit unevenly.
-SHEET_AREA, SHEET_FILL, SHEET_LEVEL, SHEET_INK, SHEET_EDGE = 0.25, 0.9, 0.25, 0.001, 0.02
-SHEET_SQUARE, SHEET_TURN, SHEET_TRIM = 0.93, 30, 0.5
+# its own when that block's outline (the convex hull of the pixels brighter than SHEET_LEVEL of the
+# way from the border's grey, the table, to the block's brightest: low, so that paper in a shadow
+# still counts) is large: at least SHEET_AREA of the image; solid: SHEET_FILL of it that bright;
+# four-cornered: the four-sided shape between its corners fills SHEET_SQUARE of it (a sheet turned
+# by up to SHEET_TURN degrees or photographed at a slant; a fat light digit is large and solid, but
+# filled at most 0.86 on 1,400 canvases it covered up to 97% of); and written on: at least SHEET_INK
+# of that shape, less SHEET_EDGE of its sides, darker (a filled shape drawn light on a dark canvas is
+# blank). That shape is straightened and read as paper lit unevenly.
+SHEET_AREA, SHEET_FILL, SHEET_LEVEL, SHEET_INK, SHEET_EDGE = 0.25, 0.85, 0.25, 0.001, 0.02
+SHEET_SQUARE, SHEET_TURN = 0.93, 30
+SHEET_SPECK = 5  # light specks on the table smaller than this many pixels square are not the sheet
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
 MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation is 1.4826 median absolute deviations
 # The centre of mass of MNIST digits sits at (14.0, 14.0) in pixel-index coordinates
@@ -251,10 +252,10 @@ def _gray_ink_region(gray: Image.Image, border: np.ndarray) -> tuple[Image.Image
 
 def _sheet_of_paper(gray: Image.Image, border: np.ndarray, box: tuple[int, int, int, int]) -> Image.Image | None:
     """The sheet of paper photographed on a darker table (``border``, the strips of :func:`_edges`),
-    cut out and turned square, when the ink region ``box`` is one (light on dark, large, solid,
-    rectangular and written on), or ``None``. Its outline is where each row and each column is
-    light, from the first such pixel to the last; a sheet turned by up to SHEET_TURN degrees is
-    turned back, writing and all."""
+    cut out and made square (turned back, and straightened when photographed at a slant), when
+    the ink region ``box`` is one (light on dark, large, solid, four-cornered and written on), or
+    ``None``. Its outline is the convex hull of its light pixels (a shadow across an edge does
+    not bite into it); its corners are the hull's farthest points along the two diagonals."""
     left, top, right, bottom = box
     if min(gray.size) < PAPER_MIN_SIDE or (right - left) * (bottom - top) < SHEET_AREA * gray.width * gray.height:
         return None
@@ -264,67 +265,93 @@ def _sheet_of_paper(gray: Image.Image, border: np.ndarray, box: tuple[int, int, 
     table = float(np.median(border))
     # The whole image, not the box: a corner of the sheet in shadow can fall outside the box.
     cut = table + SHEET_LEVEL * (float(np.percentile(image[top:bottom, left:right], 99)) - table)
-    light = _core(image > cut)  # specks of table as light as paper are worn away
-    outline = _spans(light)
-    area = int(outline.sum())
-    if area < SHEET_AREA * gray.width * gray.height or light[outline].mean() < SHEET_FILL:
+    light = _opened(image > cut)
+    hull = _hull(light)
+    area = _area(hull)
+    if area < SHEET_AREA * gray.width * gray.height or light.sum() < SHEET_FILL * area:
         return None
-    angle, (u0, u1), (v0, v1) = _turned_box(light, outline)
-    if area < SHEET_SQUARE * (u1 - u0) * (v1 - v0):
+    x, y = hull[:, 0], hull[:, 1]
+    corners = [tuple(hull[i]) for i in (np.argmin(x + y), np.argmax(x - y), np.argmax(x + y), np.argmin(x - y))]
+    (tl, tr, br, bl) = corners
+    turn = math.degrees(math.atan2(tr[1] - tl[1] + br[1] - bl[1], tr[0] - tl[0] + br[0] - bl[0]))
+    # The corners lie on the hull, so the four-sided shape between them lies inside it.
+    if abs(turn) > SHEET_TURN or _area(np.array(corners)) < SHEET_SQUARE * area:
         return None
-    # The sheet's edge is neither paper nor table: keep to the turned box, SHEET_EDGE in from its sides.
-    u0, u1 = u0 + SHEET_EDGE * (u1 - u0), u1 - SHEET_EDGE * (u1 - u0)
-    v0, v1 = v0 + SHEET_EDGE * (v1 - v0), v1 - SHEET_EDGE * (v1 - v0)
-    y, x = np.ogrid[: gray.height : 2, : gray.width : 2]  # every other pixel is enough to find writing
-    u, v = _turned(x, y, angle)
-    inside = (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
-    if not inside.any() or (~light[::2, ::2][inside]).mean() < SHEET_INK:
+    # The sheet's edge is neither paper nor table: keep SHEET_EDGE in from its sides.
+    inner = [_blend(corners, u, v) for u, v in ((0, 0), (1, 0), (1, 1), (0, 1))]
+    width = (math.dist(inner[0], inner[1]) + math.dist(inner[3], inner[2])) / 2
+    height = (math.dist(inner[0], inner[3]) + math.dist(inner[1], inner[2])) / 2
+    sheet = warp(gray, (max(1, round(width)), max(1, round(height))), inner)
+    if (np.asarray(sheet) <= cut).mean() < SHEET_INK:
         return None
-    # Rotating about the centre moves (u, v) by the same shift everywhere.
-    square = gray.rotate(math.degrees(angle), Image.Resampling.BILINEAR, expand=True)
-    centre_u, centre_v = _turned(gray.width / 2, gray.height / 2, angle)
-    shift_u, shift_v = square.width / 2 - centre_u, square.height / 2 - centre_v
-    x0, x1 = math.ceil(u0 + shift_u), math.floor(u1 + shift_u) + 1
-    y0, y1 = math.ceil(v0 + shift_v), math.floor(v1 + shift_v) + 1
-    return square.crop((x0, y0, x1, y1))
+    return sheet
 
 
-def _turned_box(light: np.ndarray, outline: np.ndarray) -> tuple[float, tuple[float, float], tuple[float, float]]:
-    """The smallest box around ``outline`` turned by whole degrees up to SHEET_TURN, and its extents
-    along the turned x and y axes, less SHEET_TRIM percent of ``light``'s pixels on each side."""
-    y, x = np.nonzero(outline & ~_core(outline))  # its rim
-    angles = np.radians(np.arange(-SHEET_TURN, SHEET_TURN + 1))[:, None]
-    u, v = _turned(x, y, angles)
-    angle = float(angles[int(np.argmin(np.ptp(u, axis=1) * np.ptp(v, axis=1))), 0])
-    step = max(1, math.isqrt(outline.sum() // 20_000))  # a grid of samples is enough for a box
-    y, x = np.nonzero(light[::step, ::step])
-    u, v = _turned(x * step, y * step, angle)
-    trim = [SHEET_TRIM, 100 - SHEET_TRIM]
-    return angle, tuple(np.percentile(u, trim)), tuple(np.percentile(v, trim))
+def _hull(mask: np.ndarray) -> np.ndarray:
+    """The convex hull of ``mask``'s pixels (each the square it covers), as its corners in order."""
+    rows = np.flatnonzero(mask.any(1))
+    first = mask[rows].argmax(1)
+    last = mask.shape[1] - mask[rows, ::-1].argmax(1)
+    corners = zip(rows, first, last, strict=True)
+    points = sorted((float(x), float(y)) for r, f, e in corners for x in (f, e) for y in (r, r + 1))
+
+    def chain(pts):  # Andrew's monotone chain: one side of the hull
+        out = []
+        for p in pts:
+            while len(out) >= 2 and _cross(out[-2], out[-1], p) <= 0:
+                out.pop()
+            out.append(p)
+        return out[:-1]
+
+    return np.array(chain(points) + chain(points[::-1]), np.float64).reshape(-1, 2)  # empty: no corners
 
 
-def _turned(x, y, angle):
-    """Coordinates ``(x, y)`` along axes turned by ``angle`` (radians), as ``Image.rotate`` turns them."""
-    return np.cos(angle) * x + np.sin(angle) * y, np.cos(angle) * y - np.sin(angle) * x
+def _cross(o, a, b) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
-def _core(mask: np.ndarray) -> np.ndarray:
-    """The pixels of ``mask`` whose four neighbours are in it too."""
-    core = np.zeros_like(mask)
-    core[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
-    return core
+def _area(polygon: np.ndarray) -> float:
+    """The area a polygon's corners (in order) enclose (the shoelace formula)."""
+    x, y = polygon[:, 0], polygon[:, 1]
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
 
 
-def _spans(light: np.ndarray) -> np.ndarray:
-    """Pixels between the first and the last light pixel of their row and of their column: a
-    convex shape's own outline."""
-    h, w = light.shape
-    x, y = np.arange(w)[None, :], np.arange(h)[:, None]
-    first_x, last_x = light.argmax(1)[:, None], w - 1 - light[:, ::-1].argmax(1)[:, None]
-    first_y, last_y = light.argmax(0)[None, :], h - 1 - light[::-1].argmax(0)[None, :]
-    across = light.any(1)[:, None] & (x >= first_x) & (x <= last_x)
-    down = light.any(0)[None, :] & (y >= first_y) & (y <= last_y)
-    return across & down
+def _blend(corners, u: float, v: float) -> tuple[float, float]:
+    """The point at ``(u, v)`` across a four-cornered outline, SHEET_EDGE in from its sides."""
+    u, v = SHEET_EDGE + (1 - 2 * SHEET_EDGE) * u, SHEET_EDGE + (1 - 2 * SHEET_EDGE) * v
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = corners
+    weights = ((1 - u) * (1 - v), u * (1 - v), u * v, (1 - u) * v)
+    return (
+        sum(w * x for w, x in zip(weights, (x0, x1, x2, x3), strict=True)),
+        sum(w * y for w, y in zip(weights, (y0, y1, y2, y3), strict=True)),
+    )
+
+
+def warp(img: Image.Image, size: tuple[int, int], corners, onto=None, fill: float = 0) -> Image.Image:
+    """``img`` seen through a perspective: an image of ``size`` whose corners ``onto`` (by default
+    its own, top left first, clockwise) show the points ``corners`` of ``img``."""
+    w, h = size
+    onto = onto or [(0, 0), (w, 0), (w, h), (0, h)]
+    rows = []
+    for (x, y), (u, v) in zip(onto, corners, strict=True):
+        rows.append(([x, y, 1, 0, 0, 0, -u * x, -u * y], u))
+        rows.append(([0, 0, 0, x, y, 1, -v * x, -v * y], v))
+    a, b = np.array([r for r, _ in rows], np.float64), np.array([c for _, c in rows], np.float64)
+    data = tuple(float(c) for c in np.linalg.solve(a, b))
+    return img.transform(size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BILINEAR, fillcolor=fill)
+
+
+def _opened(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without specks smaller than SHEET_SPECK pixels square (noise on a table lit nearly
+    as light as paper), and otherwise as it was: eroded, then dilated back, along columns then rows."""
+    for combine in (np.logical_and, np.logical_or):
+        for _ in range(2):  # down the columns, then (turned over) along the rows, then back
+            padded = np.pad(mask, ((SHEET_SPECK // 2, SHEET_SPECK // 2), (0, 0)))  # outside is not light
+            out = padded[: len(mask)]
+            for k in range(1, SHEET_SPECK):
+                out = combine(out, padded[k : k + len(mask)])
+            mask = out.T
+    return mask
 
 
 def _uneven_paper_ink(gray: Image.Image, dark_ink: bool) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:

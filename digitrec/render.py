@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from digitrec.constants import PIXEL_MAX
+from digitrec.preprocess import warp
 
 STYLES = ("black_on_white", "white_on_black", "transparent", "blue_on_cream")
 
@@ -56,13 +57,19 @@ def render_on_canvas(
 
 
 def render_photo(
-    digit: np.ndarray, rng: np.random.Generator, gradient: float = 60, table: bool = False, tilt: float = 0
+    digit: np.ndarray,
+    rng: np.random.Generator,
+    gradient: float = 60,
+    table: bool = False,
+    tilt: float = 0,
+    slant: float = 0,
 ) -> bytes:
     """A white-on-black uint8 digit written in dark ink on paper and photographed: a JPEG (quality
     60-95) of 900x700 px with sensor noise (1-6 grey levels), a light gradient across the page (up to
     ``gradient`` levels) and, half the time, a soft shadow band (up to 60 levels darker). With
     ``table``, the sheet lies on a darker table that shows 20-150 px around it, turned by up to
-    ``tilt`` degrees either way."""
+    ``tilt`` degrees either way and photographed at a slant: its far edge looks shorter, by up to
+    ``slant`` of its width at each end."""
     w, h = 900, 700
     side = int(rng.uniform(200, 450))
     ink = np.zeros((h, w), np.float32)
@@ -90,6 +97,17 @@ def render_photo(
             cover = Image.new("L", (w, h), PIXEL_MAX).rotate(angle, Image.Resampling.BILINEAR, expand=True)
             cover = np.asarray(cover, np.float32) / PIXEL_MAX
         sh, sw = grey.shape
+        if slant:
+            inset = float(rng.uniform(0, slant)) * sw
+            square, far_edge_short = (
+                [(0, 0), (sw, 0), (sw, sh), (0, sh)],
+                [(inset, 0), (sw - inset, 0), (sw, sh), (0, sh)],
+            )
+            cover = np.ones_like(grey) if cover is None else cover
+            grey, cover = (
+                np.asarray(warp(Image.fromarray(np.float32(a), "F"), (sw, sh), square, far_edge_short))
+                for a in (grey, cover)
+            )
         across = np.linspace(0, rng.uniform(0, 40), sw + 2 * margin)[None, :]
         desk = rng.uniform(20, 100) + across + rng.normal(0, 5, (sh + 2 * margin, sw + 2 * margin))
         window = desk[margin : margin + sh, margin : margin + sw]

@@ -362,6 +362,14 @@ def test_a_sheet_turned_on_the_table_is_read(mnist_sample, recognizer):
     assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
 
 
+def test_a_sheet_photographed_at_a_slant_is_read(mnist_sample, recognizer):
+    # Its far edge looks shorter: the sheet is a trapezoid, straightened by its four corners.
+    x, y = mnist_sample
+    rng = np.random.default_rng(2)
+    photos = np.stack([normalize(render_photo(digit, rng, table=True, tilt=15, slant=0.12)) for digit in x[::5]])
+    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
+
+
 def test_a_fat_light_zero_on_a_dark_canvas_is_not_a_sheet():
     # Large, solid and with a dark hole, as a sheet with writing on it is; but round. Read as a
     # sheet, its hole would become the digit.

@@ -202,7 +202,7 @@ def ink_map(img: Image.Image) -> Image.Image:
     removed so photos of paper do not count as ink, and paper that is not one flat grey
     (noise, a light gradient, a shadow) is estimated around each pixel. Images larger than
     :data:`REDUCE_ABOVE` come back reduced; a sheet photographed on a table comes back as the
-    sheet alone, turned square, so a number written on it reads along its lines.
+    sheet alone, straightened, so a number written on it reads along its lines.
     """
     ink, offset, size = _ink_region(img)
     full = Image.new("L", size, 0)
@@ -232,7 +232,7 @@ def _ink_region(img: Image.Image) -> tuple[Image.Image, tuple[int, int], tuple[i
     sheet = _sheet_of_paper(gray, border, (*offset, offset[0] + ink.width, offset[1] + ink.height))
     if sheet is None:
         return ink, offset, size
-    return _uneven_paper_ink(sheet, dark_ink=True)  # the sheet, turned square, is the image from here on
+    return _uneven_paper_ink(sheet, dark_ink=True)  # the sheet, straightened, is the image from here on
 
 
 def _gray_ink_region(gray: Image.Image, border: np.ndarray) -> tuple[Image.Image, tuple[int, int], tuple[int, int]]:

@@ -65,10 +65,10 @@ LOOP_NOISE, LOOP_TREND, LOOP_STEP = 5, 1 / 32, 1 / 64
 # still counts) is large: at least SHEET_AREA of the image; solid: SHEET_FILL of it that bright;
 # four-cornered: the four-sided shape between its corners fills SHEET_SQUARE of it (a sheet turned
 # by up to SHEET_TURN degrees or photographed at a slant; a fat light digit is large and solid, but
-# filled at most 0.86 on 1,400 canvases it covered up to 97% of); and written on: at least SHEET_INK
+# filled at most 0.88 on 1,400 canvases it covered up to 97% of); and written on: at least SHEET_INK
 # of that shape, less SHEET_EDGE of its sides, darker (a filled shape drawn light on a dark canvas is
 # blank). That shape is straightened and read as paper lit unevenly.
-SHEET_AREA, SHEET_FILL, SHEET_LEVEL, SHEET_INK, SHEET_EDGE = 0.25, 0.85, 0.25, 0.001, 0.02
+SHEET_AREA, SHEET_FILL, SHEET_LEVEL, SHEET_INK, SHEET_EDGE = 0.25, 0.8, 0.25, 0.001, 0.02
 SHEET_SQUARE, SHEET_TURN = 0.93, 30
 SHEET_SPECK = 5  # light specks on the table smaller than this many pixels square are not the sheet
 NOISE_LEVELS, NOISY_SHARE = 12, 0.1  # a tenth of the border within 12 greys of the paper's: noisy paper
@@ -259,13 +259,15 @@ def _sheet_of_paper(gray: Image.Image, border: np.ndarray, box: tuple[int, int, 
     left, top, right, bottom = box
     if min(gray.size) < PAPER_MIN_SIDE or (right - left) * (bottom - top) < SHEET_AREA * gray.width * gray.height:
         return None
-    if left == 0 or top == 0 or right == gray.width or bottom == gray.height:
-        return None  # no table all round: ink that reaches the edge (a crop, a fat stroke)
     image = np.asarray(gray)
     table = float(np.median(border))
     # The whole image, not the box: a corner of the sheet in shadow can fall outside the box.
     cut = table + SHEET_LEVEL * (float(np.percentile(image[top:bottom, left:right], 99)) - table)
     light = _opened(image > cut)
+    if sum(bool(edge.any()) for edge in (light[0], light[-1], light[:, 0], light[:, -1])) > 1:
+        # A sheet may run off one edge of the photo. The light part of a page lit from one side
+        # reaches two or three; a light stroke that fills a crop, all four.
+        return None
     hull = _hull(light)
     area = _area(hull)
     if area < SHEET_AREA * gray.width * gray.height or light.sum() < SHEET_FILL * area:

@@ -63,13 +63,15 @@ def render_photo(
     table: bool = False,
     tilt: float = 0,
     slant: float = 0,
+    off_edge: bool = False,
 ) -> bytes:
     """A white-on-black uint8 digit written in dark ink on paper and photographed: a JPEG (quality
     60-95) of 900x700 px with sensor noise (1-6 grey levels), a light gradient across the page (up to
     ``gradient`` levels) and, half the time, a soft shadow band (up to 60 levels darker). With
     ``table``, the sheet lies on a darker table that shows 20-150 px around it, turned by up to
     ``tilt`` degrees either way and photographed at a slant: its far edge looks shorter, by up to
-    ``slant`` of its width at each end."""
+    ``slant`` of its width at each end. With ``off_edge`` too, the photo stops 20-100 px inside the
+    sheet's near (bottom) edge, but short of the writing: the sheet runs off the photo."""
     w, h = 900, 700
     side = int(rng.uniform(200, 450))
     ink = np.zeros((h, w), np.float32)
@@ -115,6 +117,9 @@ def render_photo(
             grey if cover is None else cover * grey + (1 - cover) * window
         )
         grey = desk
+        if off_edge:
+            below = h - (y + side)  # paper under the writing, before the sheet is turned
+            grey = grey[: margin + sh - int(min(rng.uniform(20, 100), below / 2))]
     buffer = io.BytesIO()
     Image.fromarray(np.clip(grey, 0, PIXEL_MAX).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()

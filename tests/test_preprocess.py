@@ -370,6 +370,15 @@ def test_a_sheet_photographed_at_a_slant_is_read(mnist_sample, recognizer):
     assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
 
 
+def test_a_sheet_running_off_the_photo_is_read(mnist_sample, recognizer):
+    # The table shows on three sides only: the sheet is still the light block, cut by the photo's edge.
+    x, y = mnist_sample
+    rng = np.random.default_rng(3)
+    photos = [render_photo(digit, rng, table=True, tilt=15, slant=0.12, off_edge=True) for digit in x[::5]]
+    inputs = np.stack([normalize(photo) for photo in photos])
+    assert (recognizer.probabilities(inputs).argmax(1) == y[::5]).mean() >= 0.95
+
+
 def test_a_fat_light_zero_on_a_dark_canvas_is_not_a_sheet():
     # Large, solid and with a dark hole, as a sheet with writing on it is; but round. Read as a
     # sheet, its hole would become the digit.

@@ -261,8 +261,8 @@ def _sheet_of_paper(gray: Image.Image, border: np.ndarray, box: tuple[int, int, 
         return None
     image = np.asarray(gray)
     table = float(np.median(border))
-    # The whole image, not the box: a corner of the sheet in shadow can fall outside the box.
     cut = table + SHEET_LEVEL * (float(np.percentile(image[top:bottom, left:right], 99)) - table)
+    # The whole image, not the box: a corner of the sheet in shadow can fall outside the box.
     light = _opened(image > cut)
     if sum(bool(edge.any()) for edge in (light[0], light[-1], light[:, 0], light[:, -1])) > 1:
         # A sheet may run off one edge of the photo. The light part of a page lit from one side
@@ -294,8 +294,8 @@ def _hull(mask: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(mask.any(1))
     first = mask[rows].argmax(1)
     last = mask.shape[1] - mask[rows, ::-1].argmax(1)
-    corners = zip(rows, first, last, strict=True)
-    points = sorted((float(x), float(y)) for r, f, e in corners for x in (f, e) for y in (r, r + 1))
+    spans = zip(rows, first, last, strict=True)
+    points = sorted((float(x), float(y)) for r, f, e in spans for x in (f, e) for y in (r, r + 1))
 
     def chain(pts):  # Andrew's monotone chain: one side of the hull
         out = []
@@ -321,15 +321,11 @@ def _area(polygon: np.ndarray) -> float:
 def _blend(corners, u: float, v: float) -> tuple[float, float]:
     """The point at ``(u, v)`` across a four-cornered outline, SHEET_EDGE in from its sides."""
     u, v = SHEET_EDGE + (1 - 2 * SHEET_EDGE) * u, SHEET_EDGE + (1 - 2 * SHEET_EDGE) * v
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = corners
     weights = ((1 - u) * (1 - v), u * (1 - v), u * v, (1 - u) * v)
-    return (
-        sum(w * x for w, x in zip(weights, (x0, x1, x2, x3), strict=True)),
-        sum(w * y for w, y in zip(weights, (y0, y1, y2, y3), strict=True)),
-    )
+    return tuple(sum(w * c for w, c in zip(weights, axis, strict=True)) for axis in zip(*corners, strict=True))
 
 
-def warp(img: Image.Image, size: tuple[int, int], corners, onto=None, fill: float = 0) -> Image.Image:
+def warp(img: Image.Image, size: tuple[int, int], corners, onto=None) -> Image.Image:
     """``img`` seen through a perspective: an image of ``size`` whose corners ``onto`` (by default
     its own, top left first, clockwise) show the points ``corners`` of ``img``."""
     w, h = size
@@ -340,7 +336,7 @@ def warp(img: Image.Image, size: tuple[int, int], corners, onto=None, fill: floa
         rows.append(([0, 0, 0, x, y, 1, -v * x, -v * y], v))
     a, b = np.array([r for r, _ in rows], np.float64), np.array([c for _, c in rows], np.float64)
     data = tuple(float(c) for c in np.linalg.solve(a, b))
-    return img.transform(size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BILINEAR, fillcolor=fill)
+    return img.transform(size, Image.Transform.PERSPECTIVE, data, Image.Resampling.BILINEAR, fillcolor=0)
 
 
 def _opened(mask: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from digitrec.constants import PIXEL_MAX
+from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.preprocess import warp
 
 STYLES = ("black_on_white", "white_on_black", "transparent", "blue_on_cream")
@@ -26,34 +26,98 @@ def render_on_canvas(
     canvas: int | None = None,
     style: str | None = None,
     pen: bool = False,
+    retrace: bool = False,
 ) -> Image.Image:
     """Place a white-on-black uint8 digit on a canvas of ``canvas`` px (random 300-1000 if omitted).
 
     Size (30-80% of the canvas), position, stroke width (-0.6 to +1.5 MNIST pixels per side) and
     ``style`` (one of :data:`STYLES`, random if omitted) are drawn from ``rng``. With ``pen``,
     the strokes are solid ink with crisp edges, as a drawing app's brush makes them, instead
-    of MNIST's soft pencil scans.
+    of MNIST's soft pencil scans. With ``retrace`` too, the pen follows the digit's centre line
+    with one width (:func:`retrace`), instead of keeping the writer's own varying width.
     """
     canvas = canvas or int(rng.integers(300, 1001))
     style = style or STYLES[int(rng.integers(len(STYLES)))]
     side = int(canvas * rng.uniform(0.3, 0.8))
     # Stroke width: an MNIST stroke is ~2.5 px of 28. Thin or thicken it at 4x MNIST's resolution
     # (a min/max filter of up to +-1.5 MNIST pixels), then scale to the canvas size.
-    fine = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((4 * 28, 4 * 28), Image.Resampling.BICUBIC)
+    fine = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((FINE, FINE), Image.Resampling.BICUBIC)
     radius = round(rng.uniform(-0.6, 1.5) * 4)
     if pen:
         radius = max(radius, 0)  # a pen line is never thinner than the pencil's: solid ink could vanish
-    if radius > 0:
+    if retrace:
+        fine = retrace_line(fine, rng)
+    elif radius > 0:
         fine = fine.filter(ImageFilter.MaxFilter(2 * radius + 1))
     elif radius < 0:
         fine = fine.filter(ImageFilter.MinFilter(2 * -radius + 1))
     ink = fine.resize((side, side), Image.Resampling.BICUBIC)
-    if pen:
+    if pen or retrace:
         ink = ink.point([0] * 128 + [PIXEL_MAX] * 128)
     x, y = (int(v) for v in rng.integers(0, canvas - side + 1, size=2))
     alpha = Image.new("L", (canvas, canvas), 0)
     alpha.paste(ink, (x, y))
     return paint(alpha, style)
+
+
+FINE = 4 * IMAGE_SIZE  # digits are re-drawn at 4x MNIST's resolution, then scaled to the canvas
+RETRACE_PEN = (0.04, 0.2)  # a retraced digit's pen width, as a share of its height or width
+RETRACE_REACH = 10  # fine px (2.5 MNIST px): ink farther from the centre line than this is a filled loop or a blot
+RETRACE_FAR = 0.05  # share of a digit's ink that may lie that far before it is not retraced
+
+
+def _centre_line(ink: np.ndarray) -> np.ndarray:
+    """The one-pixel centre line of a boolean ink mask (Zhang and Suen's thinning, 1984)."""
+    m = np.pad(ink.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for first in (True, False):
+            # The 8 neighbours clockwise from the one above; n[8] repeats n[0] to count 0->1 changes.
+            p2, p3, p4, p5 = m[:-2, 1:-1], m[:-2, 2:], m[1:-1, 2:], m[2:, 2:]
+            p6, p7, p8, p9 = m[2:, 1:-1], m[2:, :-2], m[1:-1, :-2], m[:-2, :-2]
+            n = [p2, p3, p4, p5, p6, p7, p8, p9, p2]
+            count = sum(q.astype(np.int32) for q in n[:8])
+            changes = sum(((n[i] == 0) & (n[i + 1] == 1)).astype(np.int32) for i in range(8))
+            side = (p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0) if first else (p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0)
+            drop = (m[1:-1, 1:-1] == 1) & (count >= 2) & (count <= 6) & (changes == 1) & side
+            if drop.any():
+                m[1:-1, 1:-1][drop] = 0
+                changed = True
+        if not changed:
+            return m[1:-1, 1:-1].astype(bool)
+
+
+def _grown(mask: np.ndarray, steps: int) -> np.ndarray:
+    """``mask`` grown by ``steps`` pixels in every direction (a square pen)."""
+    grown = mask.copy()
+    for _ in range(steps):
+        padded = np.pad(grown, 1)
+        h, w = mask.shape
+        grown = np.logical_or.reduce([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)])
+    return grown
+
+
+def retraceable(digit: np.ndarray) -> bool:
+    """Whether a white-on-black uint8 digit's centre line covers its ink. A loop the writer filled
+    in (a solid 9's head) thins to a line through it, and the retraced digit would read otherwise."""
+    fine = np.asarray(Image.fromarray(np.asarray(digit, np.uint8)).resize((FINE, FINE), Image.Resampling.BICUBIC))
+    ink = fine >= 128
+    far = ink & ~_grown(_centre_line(ink), RETRACE_REACH)
+    return bool(ink.any()) and far.sum() <= RETRACE_FAR * ink.sum()
+
+
+def retrace_line(fine: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A digit at :data:`FINE` px re-drawn along its centre line with a round pen of one width, drawn from
+    :data:`RETRACE_PEN`: what a drawing app's brush gives whoever writes the same digit."""
+    ink = np.asarray(fine) >= 128
+    line = _centre_line(ink)
+    rows, cols = np.nonzero(ink)
+    r = max(1.0, (max(np.ptp(rows), np.ptp(cols)) + 1) * rng.uniform(*RETRACE_PEN) / 2)
+    out = Image.new("L", fine.size, 0)
+    draw = ImageDraw.Draw(out)
+    for y, x in zip(*np.nonzero(line), strict=True):
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=PIXEL_MAX)
+    return out
 
 
 def render_photo(

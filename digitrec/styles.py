@@ -19,6 +19,7 @@ set (:func:`style_test_set`) uses MNIST's test digits, other seeds and larger ca
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -28,7 +29,7 @@ from PIL import Image, ImageDraw
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.preprocess import normalize
 from digitrec.render import STYLES as COLOURS
-from digitrec.render import paint, render_on_canvas
+from digitrec.render import paint, render_on_canvas, retraceable
 
 Stroke = list[tuple[float, float]]
 # Canvas sides (px) for training renderings and for the test set: disjoint ranges, so the
@@ -348,6 +349,7 @@ def style_inputs(
     per_mark: int = 0,
     pen: tuple[np.ndarray, np.ndarray] | None = None,
     pen_count: int = 0,
+    retraced: int = 0,
 ) -> dict[str, tuple]:
     """Normalized model inputs per style: ``{style: (inputs (n, 28, 28) float32, labels (n,))}``.
 
@@ -358,6 +360,8 @@ def style_inputs(
         marked: MNIST ``(digits, labels)`` to take zeros, ones and sevens from for the marks.
         per_mark: digits given each mark (at most as many as ``marked`` holds of that digit).
         pen: MNIST ``(digits, labels)`` to re-draw with a uniform pen; ``pen_count`` of them.
+        retraced: digits of ``pen``, after those, re-drawn along their centre line with a pen of one
+            width (:func:`digitrec.render.retrace_line`); those whose centre line misses their ink are skipped.
     """
     rng = np.random.default_rng(seed)
     out = {}
@@ -374,6 +378,13 @@ def style_inputs(
     if pen is not None and pen_count:
         x, y = pen[0][:pen_count], pen[1][:pen_count]
         out["mnist_pen_redrawn"] = (_normalized(render_on_canvas(d, rng, pen=True) for d in x), y.astype(np.uint8))
+    if pen is not None and retraced:
+        x, y = pen[0][pen_count:], pen[1][pen_count:]
+        chosen = list(itertools.islice((i for i in range(len(x)) if retraceable(x[i])), retraced))
+        out["mnist_pen_retraced"] = (
+            _normalized(render_on_canvas(x[i], rng, retrace=True) for i in chosen),
+            y[chosen].astype(np.uint8),
+        )
     return out
 
 
@@ -392,4 +403,5 @@ def style_test_set(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 300)
         per_mark=per_style,
         pen=(x_test, y_test),
         pen_count=10 * per_style,
+        retraced=10 * per_style,
     )

@@ -52,6 +52,7 @@ class TrainConfig:
     per_style: int = 400  # pen renderings of each handwriting template (digitrec.styles) mixed into training
     per_mark: int = 1800  # training zeros, ones and sevens given a slash, flag or bar (each)
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
+    pen_retraces: int = 3000  # more re-drawn along their centre line with one pen width: thin even lines
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
     holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after
@@ -154,7 +155,7 @@ def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
     Returns normalized ``(inputs, labels)``, or ``None`` when the config asks for none.
     """
     x, y = train
-    if not (cfg.per_style or cfg.per_mark or cfg.pen_redraws):
+    if not (cfg.per_style or cfg.per_mark or cfg.pen_redraws or cfg.pen_retraces):
         return None
     # The marks and the pen re-drawings take digits from the end of the split, the same ones each run.
     sets = style_inputs(
@@ -164,6 +165,7 @@ def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
         per_mark=cfg.per_mark,
         pen=(x[::-1], y[::-1]),
         pen_count=cfg.pen_redraws,
+        retraced=cfg.pen_retraces,
     )
     inputs, labels = as_batch(sets)
     print(f"handwriting styles mixed in: {len(inputs)} renderings in {len(sets)} styles")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFilter
 
 from digitrec.preprocess import normalize
-from digitrec.render import DIGIT_LIKE_LETTERS, render_on_canvas
+from digitrec.render import DIGIT_LIKE_LETTERS, FINE, render_on_canvas, retrace_line, retraceable
 from digitrec.styles import (
     HAND_LETTERS,
     MARKS,
@@ -64,6 +65,39 @@ def test_real_mnist_digits_redrawn_in_pen_are_read(recognizer, mnist_sample):
     digits, is_digit = _read(recognizer, [render_on_canvas(d, rng, pen=True) for d in x])
     assert (digits == y).mean() >= 0.96
     assert is_digit.mean() >= 0.97
+
+
+def test_real_mnist_digits_retraced_with_one_pen_width_are_read(recognizer, mnist_sample):
+    x, y = mnist_sample
+    keep = [i for i in range(len(x)) if retraceable(x[i])]
+    rng = np.random.default_rng(FRESH_SEED)
+    digits, is_digit = _read(recognizer, [render_on_canvas(x[i], rng, retrace=True) for i in keep])
+    assert len(keep) >= 0.9 * len(x)
+    assert (digits == y[keep]).mean() >= 0.96
+    assert is_digit.mean() >= 0.97
+
+
+def test_a_retraced_digit_has_the_pen_width_not_the_writers(mnist_sample):
+    x, _ = mnist_sample
+    fine = Image.fromarray(x[0]).resize((FINE, FINE), Image.Resampling.BICUBIC)
+    fat = fine.filter(ImageFilter.MaxFilter(9))
+    assert np.count_nonzero(np.asarray(fat) >= 128) > 1.5 * np.count_nonzero(np.asarray(fine) >= 128)
+    ink = [np.count_nonzero(np.asarray(retrace_line(img, np.random.default_rng(0)))) for img in (fine, fat)]
+    assert abs(ink[1] - ink[0]) < 0.2 * ink[0], ink
+
+
+def _nine(filled: bool) -> np.ndarray:
+    img = Image.new("L", (28, 28), 0)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([8, 4, 20, 14], fill=255 if filled else 0, outline=255, width=2)
+    draw.line([(19, 9), (17, 24)], fill=255, width=2)
+    return np.asarray(img)
+
+
+def test_a_nine_with_its_loop_filled_in_is_not_retraced():
+    # Its centre line would run through the blot and leave a 7 or a 1 labelled 9.
+    assert retraceable(_nine(filled=False))
+    assert not retraceable(_nine(filled=True))
 
 
 def test_letters_written_by_hand_leave_out_the_digit_like_ones():

@@ -87,22 +87,13 @@ def _centre_line(ink: np.ndarray) -> np.ndarray:
             return m[1:-1, 1:-1].astype(bool)
 
 
-def _grown(mask: np.ndarray, steps: int) -> np.ndarray:
-    """``mask`` grown by ``steps`` pixels in every direction (a square pen)."""
-    grown = mask.copy()
-    for _ in range(steps):
-        padded = np.pad(grown, 1)
-        h, w = mask.shape
-        grown = np.logical_or.reduce([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)])
-    return grown
-
-
 def retraceable(digit: np.ndarray) -> bool:
     """Whether a white-on-black uint8 digit's centre line covers its ink. A loop the writer filled
     in (a solid 9's head) thins to a line through it, and the retraced digit would read otherwise."""
     fine = np.asarray(Image.fromarray(np.asarray(digit, np.uint8)).resize((FINE, FINE), Image.Resampling.BICUBIC))
     ink = fine >= 128
-    far = ink & ~_grown(_centre_line(ink), RETRACE_REACH)
+    line = Image.fromarray(_centre_line(ink).astype(np.uint8) * PIXEL_MAX)
+    far = ink & (np.asarray(line.filter(ImageFilter.MaxFilter(2 * RETRACE_REACH + 1))) == 0)
     return bool(ink.any()) and far.sum() <= RETRACE_FAR * ink.sum()
 
 
@@ -110,10 +101,12 @@ def retrace_line(fine: Image.Image, rng: np.random.Generator) -> Image.Image:
     """A digit at :data:`FINE` px re-drawn along its centre line with a round pen of one width, drawn from
     :data:`RETRACE_PEN`: what a drawing app's brush gives whoever writes the same digit."""
     ink = np.asarray(fine) >= 128
+    out = Image.new("L", fine.size, 0)
+    if not ink.any():
+        return out
     line = _centre_line(ink)
     rows, cols = np.nonzero(ink)
     r = max(1.0, (max(np.ptp(rows), np.ptp(cols)) + 1) * rng.uniform(*RETRACE_PEN) / 2)
-    out = Image.new("L", fine.size, 0)
     draw = ImageDraw.Draw(out)
     for y, x in zip(*np.nonzero(line), strict=True):
         draw.ellipse([x - r, y - r, x + r, y + r], fill=PIXEL_MAX)

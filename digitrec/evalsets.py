@@ -62,15 +62,7 @@ def tight_crop_inputs(digits: np.ndarray, scale: int = 1, dark_on_light: bool = 
 
 def style_inputs_of(x: np.ndarray, y: np.ndarray, per_style: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Every handwriting style, pen re-drawings included, from these MNIST digits, as one batch and its labels."""
-    sets = style_inputs(
-        per_style,
-        seed,
-        marked=(x, y),
-        per_mark=3 * per_style,
-        pen=(x, y),
-        pen_count=10 * per_style,
-        retraced=10 * per_style,
-    )
+    sets = style_inputs(per_style, seed, marked=(x, y), per_mark=3 * per_style, pen=(x, y), pen_count=10 * per_style)
     return as_batch(sets)
 
 

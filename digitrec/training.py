@@ -52,7 +52,7 @@ class TrainConfig:
     per_style: int = 400  # pen renderings of each handwriting template (digitrec.styles) mixed into training
     per_mark: int = 1800  # training zeros, ones and sevens given a slash, flag or bar (each)
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
-    pen_retraces: int = 3000  # more re-drawn along their centre line with one pen width: thin even lines
+    pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
     holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after

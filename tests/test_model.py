@@ -43,6 +43,7 @@ def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
         per_style=2,
         per_mark=3,
         pen_redraws=10,
+        pen_retraces=5,
         out=str(tmp_path / "w"),
     )
     history = train(cfg, data=((x, y), (x, y)))

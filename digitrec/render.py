@@ -2,8 +2,9 @@
 
 The canvas set used by evaluation, tests and benchmarks: MNIST digits upscaled onto a
 large canvas at a random size and position, with thicker or thinner strokes, in the
-colour schemes people draw with (dark on light, light on dark, ink on transparency); and
-photographed on paper (:func:`render_photo`).
+colour schemes people draw with (dark on light, light on dark, ink on transparency); re-drawn
+along their centre line with one pen width (:func:`retrace_line`); and photographed on paper
+(:func:`render_photo`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.preprocess import warp
 
 STYLES = ("black_on_white", "white_on_black", "transparent", "blue_on_cream")
+FINE = 4 * IMAGE_SIZE  # digits are re-drawn at 4x MNIST's resolution, then scaled to the canvas
+RETRACE_PEN = (0.04, 0.2)  # a retraced digit's pen width, as a share of its height or width
+RETRACE_REACH = 10  # fine px (2.5 MNIST px): ink farther from the centre line than this is a filled loop or a blot
+RETRACE_FAR = 0.05  # share of a digit's ink that may lie that far before it is not retraced
 
 
 def render_on_canvas(
@@ -34,7 +39,7 @@ def render_on_canvas(
     ``style`` (one of :data:`STYLES`, random if omitted) are drawn from ``rng``. With ``pen``,
     the strokes are solid ink with crisp edges, as a drawing app's brush makes them, instead
     of MNIST's soft pencil scans. With ``retrace`` too, the pen follows the digit's centre line
-    with one width (:func:`retrace`), instead of keeping the writer's own varying width.
+    with one width (:func:`retrace_line`), instead of keeping the writer's own varying width.
     """
     canvas = canvas or int(rng.integers(300, 1001))
     style = style or STYLES[int(rng.integers(len(STYLES)))]
@@ -58,12 +63,6 @@ def render_on_canvas(
     alpha = Image.new("L", (canvas, canvas), 0)
     alpha.paste(ink, (x, y))
     return paint(alpha, style)
-
-
-FINE = 4 * IMAGE_SIZE  # digits are re-drawn at 4x MNIST's resolution, then scaled to the canvas
-RETRACE_PEN = (0.04, 0.2)  # a retraced digit's pen width, as a share of its height or width
-RETRACE_REACH = 10  # fine px (2.5 MNIST px): ink farther from the centre line than this is a filled loop or a blot
-RETRACE_FAR = 0.05  # share of a digit's ink that may lie that far before it is not retraced
 
 
 def _centre_line(ink: np.ndarray) -> np.ndarray:

@@ -38,8 +38,9 @@ def render_on_canvas(
     Size (30-80% of the canvas), position, stroke width (-0.6 to +1.5 MNIST pixels per side) and
     ``style`` (one of :data:`STYLES`, random if omitted) are drawn from ``rng``. With ``pen``,
     the strokes are solid ink with crisp edges, as a drawing app's brush makes them, instead
-    of MNIST's soft pencil scans. With ``retrace`` too, the pen follows the digit's centre line
-    with one width (:func:`retrace_line`), instead of keeping the writer's own varying width.
+    of MNIST's soft pencil scans. With ``retrace`` (``pen`` or not), the strokes are that solid ink
+    too, and follow the digit's centre line with one width (:func:`retrace_line`) instead of
+    keeping the writer's own varying width.
     """
     canvas = canvas or int(rng.integers(300, 1001))
     style = style or STYLES[int(rng.integers(len(STYLES)))]

@@ -53,6 +53,7 @@ class TrainConfig:
     per_mark: int = 1800  # training zeros, ones and sevens given a slash, flag or bar (each)
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
+    val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
     holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after
@@ -149,26 +150,29 @@ def _augmenter(cfg: TrainConfig):
     return augment
 
 
-def style_mix(train, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
-    """Handwriting styles MNIST lacks, rendered from the training split (:mod:`digitrec.styles`).
+def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> tuple[np.ndarray, np.ndarray] | None:
+    """Handwriting styles MNIST lacks, rendered from ``split``'s digits (:mod:`digitrec.styles`):
+    ``share`` of the config's counts, drawn with ``cfg.seed + seed``.
 
     Returns normalized ``(inputs, labels)``, or ``None`` when the config asks for none.
     """
-    x, y = train
-    if not (cfg.per_style or cfg.per_mark or cfg.pen_redraws or cfg.pen_retraces):
+    x, y = split
+    counts = [round(share * n) for n in (cfg.per_style, cfg.per_mark, cfg.pen_redraws, cfg.pen_retraces)]
+    if not any(counts):
         return None
     # The marks and the pen re-drawings take digits from the end of the split, the same ones each run.
+    per_style, per_mark, pen_count, retraced = counts
     sets = style_inputs(
-        cfg.per_style,
-        cfg.seed + 100,
+        per_style,
+        cfg.seed + seed,
         marked=(x[::-1], y[::-1]),
-        per_mark=cfg.per_mark,
+        per_mark=per_mark,
         pen=(x[::-1], y[::-1]),
-        pen_count=cfg.pen_redraws,
-        retraced=cfg.pen_retraces,
+        pen_count=pen_count,
+        retraced=retraced,
     )
     inputs, labels = as_batch(sets)
-    print(f"handwriting styles mixed in: {len(inputs)} renderings in {len(sets)} styles")
+    print(f"handwriting styles: {len(inputs)} renderings in {len(sets)} styles from {len(x)} digits")
     return inputs, labels
 
 
@@ -202,6 +206,14 @@ def corrections_as_digits(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([r["x"] for r in digits]), np.array([CLASS_NAMES.index(r["label"]) for r in digits], np.int32)
 
 
+def _with(inputs: np.ndarray, labels: np.ndarray, extra: tuple[np.ndarray, np.ndarray] | None):
+    """MNIST's model inputs and labels with ``extra`` normalized renderings (if any) after them."""
+    labels = labels.astype(np.int32)
+    if extra is None:
+        return inputs, labels
+    return np.concatenate([inputs, extra[0][..., None]]), np.concatenate([labels, extra[1].astype(np.int32)])
+
+
 def _mix(inputs, labels, extra: tuple[np.ndarray, np.ndarray] | None, share: float):
     """``extra`` repeated so that it makes up about ``share`` of the result."""
     if extra is None or not len(extra[0]):
@@ -217,11 +229,7 @@ def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_correction
     import tensorflow as tf  # heavy, as above
 
     (x_tr, y_tr), (x_val, y_val) = train, val
-    inputs, labels = to_model_input(x_tr), y_tr.astype(np.int32)
-    extra = style_mix(train, cfg)
-    if extra is not None:
-        inputs = np.concatenate([inputs, extra[0][..., None]])
-        labels = np.concatenate([labels, extra[1].astype(np.int32)])
+    inputs, labels = _with(to_model_input(x_tr), y_tr, style_mix(train, cfg))
     # Repeated so that a few hundred real drawings weigh as extra_share of an epoch beside 60,000 digits,
     # and as much in the validation loss that picks the checkpoint.
     inputs, labels = _mix(inputs, labels, corrections, cfg.extra_share)
@@ -232,7 +240,10 @@ def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_correction
         .map(_augmenter(cfg), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    val_inputs, val_labels = _mix(to_model_input(x_val), y_val.astype(np.int32), val_corrections, cfg.extra_share)
+    # Validation digits drawn in the same styles (their own seed): the validation loss that picks
+    # the checkpoint and stops early then measures drawings, not only MNIST's scans.
+    val_inputs, val_labels = _with(to_model_input(x_val), y_val, style_mix(val, cfg, cfg.val_styles, seed=200))
+    val_inputs, val_labels = _mix(val_inputs, val_labels, val_corrections, cfg.extra_share)
     val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(512)
     return train_ds, val_ds
 

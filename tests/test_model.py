@@ -7,7 +7,8 @@ import pytest
 
 from digitrec.constants import NUM_CLASSES
 from digitrec.model import ARCHITECTURES, build_model
-from digitrec.training import TrainConfig, to_model_input, train
+from digitrec.styles import TEMPLATES
+from digitrec.training import TrainConfig, make_datasets, split_train_val, to_model_input, train
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -75,6 +76,24 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
         changed = any(not np.array_equal(a, b) for a, b in zip(old.get_weights(), new.get_weights(), strict=True))
         learns = i > last_pool and not isinstance(old, keras.layers.BatchNormalization)
         assert changed == learns, old.name
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5])
+def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample, share):
+    x, y = mnist_sample
+    cfg = TrainConfig(limit=160, val_size=40, per_style=4, per_mark=0, pen_redraws=10, val_styles=share)
+    train_split, (x_val, y_val) = split_train_val(x, y, cfg)
+    _, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
+    inputs = np.concatenate([b[0].numpy() for b in val_ds])
+    labels = np.concatenate([b[1].numpy() for b in val_ds])
+    drawings = round(share * 4) * len(TEMPLATES) + round(share * 10)  # templates, then digits re-drawn in pen
+    assert len(labels) == len(x_val) + drawings
+    np.testing.assert_array_equal(inputs[: len(x_val)], to_model_input(x_val))
+    np.testing.assert_array_equal(labels[: len(x_val)], y_val)
+    # The pen re-drawings are the last validation digits, drawn anew: same labels, other pixels.
+    pen = slice(len(labels) - round(share * 10), len(labels))
+    np.testing.assert_array_equal(labels[pen], y_val[::-1][: round(share * 10)])
+    assert not any(np.array_equal(a, b) for a, b in zip(inputs[pen], to_model_input(x_val[::-1]), strict=False))
 
 
 def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):

@@ -207,7 +207,7 @@ def corrections_as_digits(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _with(inputs: np.ndarray, labels: np.ndarray, extra: tuple[np.ndarray, np.ndarray] | None):
-    """MNIST's model inputs and labels with ``extra`` normalized renderings (if any) after them."""
+    """Model inputs and int32 labels with ``extra`` normalized ``(n, 28, 28)`` images (if any) after them."""
     labels = labels.astype(np.int32)
     if extra is None:
         return inputs, labels
@@ -219,10 +219,7 @@ def _mix(inputs, labels, extra: tuple[np.ndarray, np.ndarray] | None, share: flo
     if extra is None or not len(extra[0]):
         return inputs, labels
     repeats = max(1, round(share * len(inputs) / len(extra[0])))
-    return (
-        np.concatenate([inputs, np.tile(extra[0][..., None], (repeats, 1, 1, 1))]),
-        np.concatenate([labels, np.tile(extra[1], repeats)]),
-    )
+    return _with(inputs, labels, (np.tile(extra[0], (repeats, 1, 1)), np.tile(extra[1], repeats)))
 
 
 def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_corrections=None):

@@ -91,9 +91,11 @@ def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample,
     np.testing.assert_array_equal(inputs[: len(x_val)], to_model_input(x_val))
     np.testing.assert_array_equal(labels[: len(x_val)], y_val)
     # The pen re-drawings are the last validation digits, drawn anew: same labels, other pixels.
-    pen = slice(len(labels) - round(share * 10), len(labels))
-    np.testing.assert_array_equal(labels[pen], y_val[::-1][: round(share * 10)])
-    assert not any(np.array_equal(a, b) for a, b in zip(inputs[pen], to_model_input(x_val[::-1]), strict=False))
+    redrawn = round(share * 10)
+    pen = slice(len(labels) - redrawn, len(labels))
+    np.testing.assert_array_equal(labels[pen], y_val[::-1][:redrawn])
+    originals = to_model_input(x_val[::-1][:redrawn])
+    assert not any(np.array_equal(a, b) for a, b in zip(inputs[pen], originals, strict=True))
 
 
 def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):

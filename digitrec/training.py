@@ -49,7 +49,6 @@ class TrainConfig:
     zoom: float = 0.10  # box-fit makes size uniform, but aspect ratios of drawn digits vary
     thinning: float = 0.6  # up to this fraction of one 3x3 erosion: pens and mice draw thin lines
     thickening: float = 1.6  # up to this many 3x3 dilations: fingers and big brushes draw fat ones
-    elastic: float = 0.0  # up to this many px (std) of smooth random displacement: strokes bend as hands vary
     per_style: int = 400  # pen renderings of each handwriting template (digitrec.styles) mixed into training
     per_mark: int = 1800  # training zeros, ones and sevens given a slash, flag or bar (each)
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
@@ -146,44 +145,9 @@ def _augmenter(cfg: TrainConfig):
         return x / tf.maximum(tf.reduce_max(x, axis=[1, 2, 3], keepdims=True), 1e-6)
 
     def augment(x, y):
-        x = geometric(x, training=True)
-        if cfg.elastic > 0:
-            x = elastic(x, tf.random.uniform((tf.shape(x)[0], 1, 1, 1), 0, cfg.elastic))
-        return thickness(x), y
+        return thickness(geometric(x, training=True)), y
 
     return augment
-
-
-ELASTIC_GRID = 3  # knots per side of the displacement field, about 9 px apart: strokes bend rather than wobble
-
-
-def elastic(x, magnitude):
-    """Bend ``(n, 28, 28, 1)`` images by a smooth random displacement field (Simard et al., 2003),
-    ``magnitude`` ``(n, 1, 1, 1)`` pixels of standard deviation each; ink beyond the edge is paper."""
-    import tensorflow as tf  # heavy, as above
-
-    n, size = tf.shape(x)[0], IMAGE_SIZE
-    # Random knots, interpolated smoothly across the image, scaled to the wanted standard deviation.
-    knots = tf.random.normal((n, ELASTIC_GRID, ELASTIC_GRID, 2))
-    field = tf.image.resize(knots, (size, size), method="bicubic")
-    field *= magnitude / (tf.math.reduce_std(field, axis=[1, 2, 3], keepdims=True) + 1e-6)
-    # Bilinear sampling at the displaced positions, in the image padded with one pixel of paper.
-    grid = tf.cast(tf.range(size), tf.float32)
-    rows = tf.clip_by_value(grid[None, :, None] + field[..., 0] + 1, 0, size + 1)
-    cols = tf.clip_by_value(grid[None, None, :] + field[..., 1] + 1, 0, size + 1)
-    r0, c0 = tf.floor(rows), tf.floor(cols)
-    fr, fc = rows - r0, cols - c0
-    r0, c0 = tf.cast(r0, tf.int32), tf.cast(c0, tf.int32)
-    r1, c1 = tf.minimum(r0 + 1, size + 1), tf.minimum(c0 + 1, size + 1)
-    flat = tf.reshape(tf.pad(x[..., 0], [[0, 0], [1, 1], [1, 1]]), [-1])
-    base = tf.range(n)[:, None, None] * (size + 2) ** 2
-
-    def at(r, c):
-        return tf.gather(flat, base + r * (size + 2) + c)
-
-    top = at(r0, c0) * (1 - fc) + at(r0, c1) * fc
-    bottom = at(r1, c0) * (1 - fc) + at(r1, c1) * fc
-    return (top * (1 - fr) + bottom * fr)[..., None]
 
 
 def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> tuple[np.ndarray, np.ndarray] | None:

@@ -8,7 +8,7 @@ import pytest
 from digitrec.constants import NUM_CLASSES
 from digitrec.model import ARCHITECTURES, build_model
 from digitrec.styles import TEMPLATES
-from digitrec.training import TrainConfig, elastic, make_datasets, split_train_val, to_model_input, train
+from digitrec.training import TrainConfig, make_datasets, split_train_val, to_model_input, train
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -45,7 +45,6 @@ def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
         per_mark=3,
         pen_redraws=10,
         pen_retraces=5,
-        elastic=1.5,
         out=str(tmp_path / "w"),
     )
     history = train(cfg, data=((x, y), (x, y)))
@@ -97,22 +96,6 @@ def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample,
     np.testing.assert_array_equal(labels[pen], y_val[::-1][:redrawn])
     originals = to_model_input(x_val[::-1][:redrawn])
     assert not any(np.array_equal(a, b) for a, b in zip(inputs[pen], originals, strict=True))
-
-
-def test_elastic_bending_keeps_the_digit_and_its_ink(mnist_sample, recognizer):
-    import tensorflow as tf
-
-    x, y = mnist_sample
-    digits = tf.constant(to_model_input(x))
-    np.testing.assert_allclose(elastic(digits, tf.zeros((len(x), 1, 1, 1))).numpy(), digits.numpy(), atol=1e-6)
-    tf.random.set_seed(0)
-    bent = elastic(digits, tf.fill((len(x), 1, 1, 1), 1.0)).numpy()
-    moved = np.abs(bent - digits.numpy()).sum((1, 2, 3)) / digits.numpy().sum((1, 2, 3))
-    assert np.min(moved) > 0.1  # every digit's strokes move ...
-    ink = bent.sum((1, 2, 3)) / digits.numpy().sum((1, 2, 3))
-    assert abs(np.median(ink) - 1) < 0.05 and np.all((ink > 0.6) & (ink < 1.5))  # ... stretched, not lost ...
-    read = np.argmax(recognizer.probabilities(bent[..., 0]), axis=1)
-    assert (read == y).mean() >= 0.95  # ... and stays the same digit
 
 
 def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):

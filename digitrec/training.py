@@ -54,7 +54,6 @@ class TrainConfig:
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings
-    select: str = "loss"  # checkpoint: lowest validation "loss" (digits, drawings pooled), or nearest both "floors"
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
     holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after
@@ -223,11 +222,6 @@ def _mix(inputs, labels, extra: tuple[np.ndarray, np.ndarray] | None, share: flo
     return _with(inputs, labels, (np.tile(extra[0], (repeats, 1, 1)), np.tile(extra[1], repeats)))
 
 
-def validation_drawings(val, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
-    """The style mix drawn from validation digits (``cfg.val_styles`` of it), with a seed of its own."""
-    return style_mix(val, cfg, cfg.val_styles, seed=200)
-
-
 def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_corrections=None):
     import tensorflow as tf  # heavy, as above
 
@@ -245,8 +239,7 @@ def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_correction
     )
     # Validation digits drawn in the same styles (their own seed): the validation loss that picks
     # the checkpoint and stops early then measures drawings, not only MNIST's scans.
-    drawings = None if cfg.select == "floors" else validation_drawings(val, cfg)  # "floors" measures them apart
-    val_inputs, val_labels = _with(to_model_input(x_val), y_val, drawings)
+    val_inputs, val_labels = _with(to_model_input(x_val), y_val, style_mix(val, cfg, cfg.val_styles, seed=200))
     val_inputs, val_labels = _mix(val_inputs, val_labels, val_corrections, cfg.extra_share)
     val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(512)
     return train_ds, val_ds
@@ -322,18 +315,11 @@ def train(cfg: TrainConfig, data=None) -> dict:
         best = str(Path(tmp) / "best.weights.h5")
         # The averaged weights are swapped in for validation and the checkpoint, so they are what ships.
         swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema > 0 else []
-        if cfg.select == "floors":
-            floors = _floors(validation_drawings(val_split, cfg), cfg.patience)
-            callbacks = [*swap, floors]
-        elif cfg.select == "loss":
-            floors = None
-            callbacks = [
-                *swap,
-                keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True, save_weights_only=True),
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience),
-            ]
-        else:
-            raise ValueError(f"unknown select {cfg.select!r}: expected loss or floors")
+        callbacks = [
+            *swap,
+            keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True, save_weights_only=True),
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience),
+        ]
         start = time.time()
         history = model.fit(
             train_ds,
@@ -343,15 +329,11 @@ def train(cfg: TrainConfig, data=None) -> dict:
             verbose=1 if sys.stdout.isatty() else 2,
         )
         minutes = (time.time() - start) / 60
-        if floors is None:
-            model.load_weights(best)
-            best_epoch = int(np.argmin(history.history["val_loss"])) + 1
-        else:
-            best_epoch = floors.best + 1
-            model.set_weights(floors.kept[floors.best])
+        model.load_weights(best)
 
     blend = _blend_back(model, initial, val_split, cfg.max_forgetting) if cfg.init_from else None
     val_loss, val_acc = model.evaluate(val_ds, verbose=0)
+    best_epoch = int(np.argmin(history.history["val_loss"])) + 1
     print(f"best epoch {best_epoch}: validation accuracy {val_acc:.4%}, trained {minutes:.1f} min")
     summary = {
         "val_accuracy": float(val_acc),
@@ -377,45 +359,6 @@ def train(cfg: TrainConfig, data=None) -> dict:
         )
     save(model, cfg, history.history, summary)
     return history.history
-
-
-def nearest_both_floors(losses: np.ndarray) -> int:
-    """The row of ``losses`` (an epoch's validation losses, one column per kind of input) whose worst
-    ratio to its column's lowest is smallest: the epoch nearest every floor at once, whatever the scale
-    of each."""
-    losses = np.asarray(losses, dtype=float)
-    return int((losses / losses.min(axis=0)).max(axis=1).argmin())
-
-
-def _floors(drawings: tuple[np.ndarray, np.ndarray] | None, patience: int):
-    """A callback that keeps every epoch's weights (the averaged ones, when they are swapped in),
-    measures the validation drawings on their own beside the digits' ``val_loss``, stops once
-    neither has set a new lowest in ``patience`` epochs, and names the epoch to keep:
-    :func:`nearest_both_floors`. Pooling the two let the drawings' larger loss pick checkpoints
-    that read MNIST's scans worse (benchmarks/README.md)."""
-    import keras  # heavy, as above
-
-    if drawings is None:
-        raise ValueError('select="floors" needs validation drawings: set val_styles above 0')
-    x, y = drawings[0][..., None], drawings[1].astype(np.int32)
-
-    class Floors(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.losses, self.kept, self.best = [], [], 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            drawn_loss, drawn_accuracy = self.model.evaluate(x, y, batch_size=512, verbose=0)
-            logs = logs if logs is not None else {}
-            logs["val_drawings_loss"], logs["val_drawings_accuracy"] = drawn_loss, drawn_accuracy
-            self.losses.append((logs["val_loss"], drawn_loss))
-            self.kept.append(self.model.get_weights())
-            self.best = nearest_both_floors(self.losses)
-            lowest = np.asarray(self.losses).argmin(axis=0)
-            if epoch - lowest.max() >= patience:
-                self.model.stop_training = True
-
-    return Floors()
 
 
 def _optimizer(cfg: TrainConfig, schedule):

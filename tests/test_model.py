@@ -8,14 +8,7 @@ import pytest
 from digitrec.constants import NUM_CLASSES
 from digitrec.model import ARCHITECTURES, build_model
 from digitrec.styles import TEMPLATES
-from digitrec.training import (
-    TrainConfig,
-    make_datasets,
-    nearest_both_floors,
-    split_train_val,
-    to_model_input,
-    train,
-)
+from digitrec.training import TrainConfig, make_datasets, split_train_val, to_model_input, train
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -103,47 +96,6 @@ def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample,
     np.testing.assert_array_equal(labels[pen], y_val[::-1][:redrawn])
     originals = to_model_input(x_val[::-1][:redrawn])
     assert not any(np.array_equal(a, b) for a, b in zip(inputs[pen], originals, strict=True))
-
-
-def test_floors_pick_the_epoch_nearest_both_lowest_losses_not_the_lowest_sum():
-    # Digits' and drawings' validation losses per epoch: the drawings' are larger, so a pooled sum
-    # follows them (epoch 1); epoch 2 is within 5% and 10% of both lowest.
-    losses = [[1.0, 3.0], [1.2, 2.0], [1.05, 2.2]]
-    assert int(np.argmin(np.sum(losses, axis=1))) == 1
-    assert nearest_both_floors(losses) == 2
-    assert nearest_both_floors([[0.02, 0.06]]) == 0
-
-
-def test_floors_need_validation_drawings(mnist_sample):
-    x, y = mnist_sample
-    cfg = TrainConfig(epochs=1, limit=160, val_size=40, per_style=0, per_mark=0, pen_redraws=0, select="floors")
-    with pytest.raises(ValueError, match="val_styles"):
-        train(cfg, data=((x, y), (x, y)))
-
-
-@pytest.mark.slow
-def test_floors_keep_the_epoch_they_name_and_validate_drawings_apart(tmp_path, mnist_sample):
-    import json
-
-    from digitrec import Recognizer
-
-    x, y = mnist_sample
-    small = {"limit": 160, "val_size": 40, "batch_size": 32, "per_style": 2, "per_mark": 3, "pen_redraws": 10}
-    cfg = TrainConfig(**small, epochs=3, val_styles=1.0, select="floors", out=str(tmp_path / "w"))
-    train_split, (x_val, y_val) = split_train_val(x, y, cfg)
-    _, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
-    assert sum(len(b[1]) for b in val_ds) == len(x_val)  # the drawings are measured on their own
-
-    history = train(cfg, data=((x, y), (x, y)))
-    losses = np.stack([history["val_loss"], history["val_drawings_loss"]], axis=1)
-    assert losses.shape == (3, 2) and np.isfinite(losses).all()
-    info = json.loads((tmp_path / "w" / "training.json").read_text())
-    assert info["training"]["best_epoch"] == nearest_both_floors(losses) + 1
-    # What was saved is that epoch's model: its validation loss on the digits is the one logged then.
-    rec = Recognizer.load(tmp_path / "w")
-    probs = np.asarray(rec.model(to_model_input(x_val)))
-    loss = -np.log(probs[np.arange(len(y_val)), y_val]).mean()
-    assert loss == pytest.approx(history["val_loss"][info["training"]["best_epoch"] - 1], rel=1e-3)
 
 
 def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):

@@ -17,6 +17,7 @@ from digitrec.styles import (
     THIN_PEN,
     mark_mnist,
     render_template,
+    style_test_set,
 )
 
 FRESH_SEED = STYLE_TEST_SEED + 1  # neither training's seeds nor the style test set's
@@ -75,6 +76,16 @@ def test_real_mnist_digits_retraced_with_one_pen_width_are_read(recognizer, mnis
     assert len(keep) >= 0.9 * len(x)
     assert (digits == y[keep]).mean() >= 0.96
     assert is_digit.mean() >= 0.97
+
+
+def test_the_style_test_set_redraws_every_test_digit_both_ways(mnist_sample):
+    # MNIST test's digits are not alike from one end to the other: a share of them would not stand for all.
+    x, y = mnist_sample
+    sets = style_test_set(x, y, per_style=2)
+    assert np.array_equal(sets["mnist_pen_redrawn"][1], y)
+    keep = [i for i in range(len(x)) if retraceable(x[i])]
+    assert len(keep) >= 0.9 * len(x)
+    assert np.array_equal(sets["mnist_pen_retraced"][1], y[keep])
 
 
 def test_a_retraced_digit_has_the_pen_width_not_the_writers(mnist_sample):

@@ -400,8 +400,8 @@ def style_test_set(x_test: np.ndarray, y_test: np.ndarray, per_style: int = 300)
     """The style test set: its own seed, larger canvases, and MNIST's test digits for marks and re-drawings.
 
     Both kinds of pen re-drawing take every test digit (every one with a centre line, for the second), as
-    MNIST test counts them all: its first 3,000 are misread twice as often as the rest, as MNIST stores
-    them too, and read 98.7-99.0% re-drawn in pen, against 99.2-99.3% for all (``benchmarks/README.md``).
+    MNIST test counts them all: its digits differ from one end to the other, so a slice of them would not
+    stand for the whole (measured in ``benchmarks/README.md``, "How the pen re-drawings are measured").
     """
     return style_inputs(
         per_style,

@@ -338,7 +338,8 @@ def mark_mnist(digit: np.ndarray, mark: str, rng: np.random.Generator) -> Image.
 
 
 def _normalized(images) -> np.ndarray:
-    return np.stack([normalize(img) for img in images]).astype(np.float32)
+    inputs = [normalize(img) for img in images]
+    return np.stack(inputs).astype(np.float32) if inputs else np.empty((0, IMAGE_SIZE, IMAGE_SIZE), np.float32)
 
 
 def style_inputs(
@@ -351,6 +352,7 @@ def style_inputs(
     pen_count: int = 0,
     retraced: int = 0,
     retrace_from: int | None = None,
+    more_of: dict[str, int] | None = None,
 ) -> dict[str, tuple]:
     """Normalized model inputs per style: ``{style: (inputs (n, 28, 28) float32, labels (n,))}``.
 
@@ -364,14 +366,17 @@ def style_inputs(
         retraced: digits of ``pen`` re-drawn along their centre line with a pen of one width
             (:func:`digitrec.render.retrace_line`); those whose centre line misses their ink are skipped.
         retrace_from: the first digit of ``pen`` to retrace; the one after the pen re-drawings if omitted.
+        more_of: extra renderings of some templates, ``{name: count}``, on top of ``per_style``.
     """
+    more_of = more_of or {}
+    unknown = sorted(set(more_of) - set(TEMPLATES))
+    if unknown:
+        raise ValueError(f"no template named {', '.join(unknown)}: expected one of {', '.join(TEMPLATES)}")
     rng = np.random.default_rng(seed)
     out = {}
     for name, (digit, _) in TEMPLATES.items():
-        out[name] = (
-            _normalized(render_template(name, rng, canvas) for _ in range(per_style)),
-            np.full(per_style, digit, np.uint8),
-        )
+        n = per_style + more_of.get(name, 0)
+        out[name] = (_normalized(render_template(name, rng, canvas) for _ in range(n)), np.full(n, digit, np.uint8))
     if marked is not None and per_mark:
         x, y = marked
         for mark, digit in MARKS.items():

@@ -53,6 +53,7 @@ class TrainConfig:
     per_mark: int = 1800  # training zeros, ones and sevens given a slash, flag or bar (each)
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
+    more_of: str = ""  # extra renderings of some templates, "flag_one=1200,crossed_seven=400"; none by default
     val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
@@ -158,10 +159,11 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
     """
     x, y = split
     counts = [round(share * n) for n in (cfg.per_style, cfg.per_mark, cfg.pen_redraws, cfg.pen_retraces)]
-    if not any(counts):
+    if not any(counts) and not cfg.more_of:
         return None
     # The marks and the pen re-drawings take digits from the end of the split, the same ones each run.
     per_style, per_mark, pen_count, retraced = counts
+    more_of = {name: round(share * n) for name, n in parse_more_of(cfg.more_of).items()}
     sets = style_inputs(
         per_style,
         cfg.seed + seed,
@@ -170,10 +172,22 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
         pen=(x[::-1], y[::-1]),
         pen_count=pen_count,
         retraced=retraced,
+        more_of=more_of,
     )
     inputs, labels = as_batch(sets)
     print(f"handwriting styles: {len(inputs)} renderings in {len(sets)} styles from {len(x)} digits")
     return inputs, labels
+
+
+def parse_more_of(text: str) -> dict[str, int]:
+    """``--more-of``'s ``"name=count,..."`` as ``{name: count}`` (the names are checked by ``style_inputs``)."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, count = item.partition("=")
+        if not count.strip().isdigit():
+            raise ValueError(f"--more-of {text!r}: expected name=count pairs such as flag_one=1200, got {item!r}")
+        out[name.strip()] = int(count)
+    return out
 
 
 def load_corrections(source: str) -> tuple[list[dict], str]:

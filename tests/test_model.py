@@ -8,7 +8,15 @@ import pytest
 from digitrec.constants import NUM_CLASSES
 from digitrec.model import ARCHITECTURES, build_model
 from digitrec.styles import TEMPLATES
-from digitrec.training import TrainConfig, make_datasets, split_train_val, to_model_input, train
+from digitrec.training import (
+    TrainConfig,
+    make_datasets,
+    parse_more_of,
+    split_train_val,
+    style_mix,
+    to_model_input,
+    train,
+)
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -142,3 +150,17 @@ def test_command_line_overrides_every_setting():
     cfg = TrainConfig.from_args(["--epochs", "3", "--batch-size", "64", "--arch", "cnn2", "--limit", "100"])
     assert (cfg.epochs, cfg.batch_size, cfg.arch, cfg.limit) == (3, 64, "cnn2", 100)
     assert cfg.learning_rate == TrainConfig().learning_rate
+
+
+def test_more_of_is_read_from_the_command_line_as_name_count_pairs():
+    cfg = TrainConfig.from_args(["--more-of", "flag_one=1200, crossed_seven=40"])
+    assert parse_more_of(cfg.more_of) == {"flag_one": 1200, "crossed_seven": 40}
+    assert parse_more_of(TrainConfig().more_of) == {}
+    with pytest.raises(ValueError, match="expected name=count pairs such as flag_one=1200, got 'flag_one'"):
+        parse_more_of("flag_one")
+
+
+def test_more_of_alone_still_mixes_its_renderings_into_training(mnist_sample):
+    cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, more_of="flag_one=3")
+    inputs, labels = style_mix(mnist_sample, cfg)
+    assert inputs.shape == (3, 28, 28) and (labels == 1).all()

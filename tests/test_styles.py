@@ -17,6 +17,7 @@ from digitrec.styles import (
     THIN_PEN,
     mark_mnist,
     render_template,
+    style_inputs,
     style_test_set,
 )
 
@@ -114,3 +115,18 @@ def test_a_nine_with_its_loop_filled_in_is_not_retraced():
 def test_letters_written_by_hand_leave_out_the_digit_like_ones():
     assert set(HAND_LETTERS).isdisjoint(DIGIT_LIKE_LETTERS)
     assert len(HAND_LETTERS) == 52 - len(set(DIGIT_LIKE_LETTERS))
+
+
+def test_more_of_adds_renderings_of_the_named_templates_and_leaves_the_rest_as_they_were():
+    plain = style_inputs(2, seed=7)
+    more = style_inputs(2, seed=7, more_of={"flag_one": 3})
+    assert {name: len(y) for name, (_, y) in more.items()} == {name: 2 + 3 * (name == "flag_one") for name in TEMPLATES}
+    assert (more["flag_one"][1] == 1).all()
+    # The templates before it are drawn from the same random stream, so they are the same drawings.
+    for name in list(TEMPLATES)[: list(TEMPLATES).index("flag_one") + 1]:
+        np.testing.assert_array_equal(more[name][0][:2], plain[name][0])
+
+
+def test_more_of_a_template_that_does_not_exist_says_which_ones_do():
+    with pytest.raises(ValueError, match="no template named flag_won: expected one of zero, slashed_zero"):
+        style_inputs(1, seed=7, more_of={"flag_won": 3})

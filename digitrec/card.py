@@ -60,7 +60,7 @@ on 2 CPU cores. Settings:
 ```json
 {config}
 ```
-"""
+{started_from}"""
 
 
 def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
@@ -109,8 +109,28 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         best_epoch=training.get("best_epoch", "?"),
         minutes=training.get("train_minutes", "?"),
         config=json.dumps(config, indent=2),
+        started_from=_started_from_section(info.get("started_from")),
     )
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}{_styles_section(metrics)}{_corrections_section(training)}")
+
+
+def _started_from_section(started: dict | None) -> str:
+    """The earlier stages of a fine-tuned model, newest first, each with its settings."""
+    sections = []
+    while started:
+        training = started.get("training", {})
+        sections.append(
+            f"""
+It started from weights trained by `python train.py` with the settings below (best epoch
+{training.get("best_epoch", "?")}, {training.get("train_minutes", "?")} minutes on 2 CPU cores):
+
+```json
+{json.dumps(started.get("config", {}), indent=2)}
+```
+"""
+        )
+        started = started.get("started_from")
+    return "".join(sections)
 
 
 def _styles_section(metrics: dict) -> str:

@@ -453,6 +453,16 @@ def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarr
     }
 
 
+def started_from(folder: str) -> dict | None:
+    """How the weights a fine-tune starts from were trained (their settings and summary, and what *they*
+    started from), so that a fine-tuned model's card tells every stage; ``None`` without a record."""
+    record = Path(folder) / "training.json" if folder else None
+    if record is None or not record.is_file():
+        return None
+    prior = json.loads(record.read_text())
+    return {k: prior[k] for k in ("config", "training", "started_from") if k in prior}
+
+
 def save(model, cfg: TrainConfig, history: dict, summary: dict) -> Path:
     """Write the Keras directory layout plus the metadata that travels with the weights."""
     import keras  # heavy, as above
@@ -475,5 +485,8 @@ def save(model, cfg: TrainConfig, history: dict, summary: dict) -> Path:
         "config": cfg.to_dict(),
         "history": {k: [float(v) for v in vals] for k, vals in history.items()},
     }
+    started = started_from(cfg.init_from)
+    if started:
+        info["started_from"] = started
     (out / "training.json").write_text(json.dumps(info, indent=2))
     return out

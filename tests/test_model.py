@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,10 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
         **small, pen_redraws=0, init_from=str(WEIGHTS), tune_stages=1, max_forgetting=100, out=str(tmp_path / "w")
     )
     train(cfg, data=((x, y), (x, y)))
+    # The fine-tune's record says how the weights it started from were trained.
+    shipped = json.loads((WEIGHTS / "training.json").read_text())
+    started = json.loads((tmp_path / "w" / "training.json").read_text())["started_from"]
+    assert started["config"] == shipped["config"] and started["training"] == shipped["training"]
     before, after = build_model("resnet"), build_model("resnet")
     before.load_weights(WEIGHTS / "model.weights.h5")
     after.load_weights(tmp_path / "w" / "model.weights.h5")
@@ -164,3 +170,17 @@ def test_more_of_alone_still_mixes_its_renderings_into_training(mnist_sample):
     cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, more_of="flag_one=3")
     inputs, labels = style_mix(mnist_sample, cfg)
     assert inputs.shape == (3, 28, 28) and (labels == 1).all()
+
+
+def test_the_model_card_of_a_fine_tune_gives_every_stage_with_its_settings(tmp_path):
+    from digitrec.card import build_model_card
+
+    def stage(epoch, per_mark):
+        return {"config": {"per_mark": per_mark}, "training": {"best_epoch": epoch, "train_minutes": 9}}
+
+    info = {"parameters": 1, "config": {"init_from": "runs/b"}, "training": {"best_epoch": 1}}
+    info["started_from"] = {**stage(14, 3000), "started_from": stage(18, 1800)}
+    (tmp_path / "training.json").write_text(json.dumps(info))
+    card = str(build_model_card(tmp_path))
+    first, second = card.index("(best epoch\n14, 9 minutes"), card.index("(best epoch\n18, 9 minutes")
+    assert first < card.index('"per_mark": 3000') < second < card.index('"per_mark": 1800')

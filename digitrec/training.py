@@ -24,7 +24,7 @@ from digitrec.data import load_mnist, read_corrections
 from digitrec.hub import pull_dataset
 from digitrec.preprocess import from_uint8
 from digitrec.styles import as_batch, style_inputs
-from digitrec.weights import MODEL_FILES, WEIGHTS
+from digitrec.weights import MODEL_FILES, WEIGHTS, read_info
 
 
 @dataclass(frozen=True)
@@ -159,11 +159,11 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
     """
     x, y = split
     counts = [round(share * n) for n in (cfg.per_style, cfg.per_mark, cfg.pen_redraws, cfg.pen_retraces)]
-    if not any(counts) and not cfg.more_of:
+    more_of = {name: round(share * n) for name, n in parse_more_of(cfg.more_of).items()}
+    if not any(counts) and not any(more_of.values()):
         return None
     # The marks and the pen re-drawings take digits from the end of the split, the same ones each run.
     per_style, per_mark, pen_count, retraced = counts
-    more_of = {name: round(share * n) for name, n in parse_more_of(cfg.more_of).items()}
     sets = style_inputs(
         per_style,
         cfg.seed + seed,
@@ -456,11 +456,8 @@ def _accuracies(model, held: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarr
 def started_from(folder: str) -> dict | None:
     """How the weights a fine-tune starts from were trained (their settings and summary, and what *they*
     started from), so that a fine-tuned model's card tells every stage; ``None`` without a record."""
-    record = Path(folder) / "training.json" if folder else None
-    if record is None or not record.is_file():
-        return None
-    prior = json.loads(record.read_text())
-    return {k: prior[k] for k in ("config", "training", "started_from") if k in prior}
+    prior = read_info(folder) if folder else {}
+    return {k: prior[k] for k in ("config", "training", "started_from") if k in prior} or None
 
 
 def save(model, cfg: TrainConfig, history: dict, summary: dict) -> Path:

@@ -170,6 +170,7 @@ def test_more_of_alone_still_mixes_its_renderings_into_training(mnist_sample):
     cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, more_of="flag_one=3")
     inputs, labels = style_mix(mnist_sample, cfg)
     assert inputs.shape == (3, 28, 28) and (labels == 1).all()
+    assert style_mix(mnist_sample, cfg, share=0.0) is None  # validation's default share: nothing drawn
 
 
 def test_the_model_card_of_a_fine_tune_gives_every_stage_with_its_settings(tmp_path):

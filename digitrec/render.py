@@ -23,6 +23,7 @@ FINE = 4 * IMAGE_SIZE  # digits are re-drawn at 4x MNIST's resolution, then scal
 RETRACE_PEN = (0.04, 0.2)  # a retraced digit's pen width, as a share of its height or width
 RETRACE_REACH = 10  # fine px (2.5 MNIST px): ink farther from the centre line than this is a filled loop or a blot
 RETRACE_FAR = 0.05  # share of a digit's ink that may lie that far before it is not retraced
+RETRACE_INK = (128, 96, 64, 32)  # grey levels tried, in turn, as a retraced digit's ink (see retrace_line)
 
 
 def render_on_canvas(
@@ -97,10 +98,44 @@ def retraceable(digit: np.ndarray) -> bool:
     return bool(ink.any()) and far.sum() <= RETRACE_FAR * ink.sum()
 
 
+def _pieces(mask: np.ndarray) -> int:
+    """How many 8-connected pieces a boolean mask holds: runs of each row, joined where rows touch."""
+    parent: list[int] = []
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    above: list[tuple[int, int, int]] = []  # (first column, last column, run) of the previous row
+    for row in mask:
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
+        runs = []
+        for start, stop in zip(edges[::2].tolist(), (edges[1::2] - 1).tolist(), strict=True):
+            parent.append(len(parent))
+            run = parent[-1]
+            for a, b, other in above:
+                if a <= stop + 1 and b >= start - 1:  # touching, diagonals included
+                    parent[root(other)] = root(run)
+            runs.append((start, stop, run))
+        above = runs
+    return len({root(i) for i in range(len(parent))})
+
+
 def retrace_line(fine: Image.Image, rng: np.random.Generator) -> Image.Image:
     """A digit at :data:`FINE` px re-drawn along its centre line with a round pen of one width, drawn from
-    :data:`RETRACE_PEN`: what a drawing app's brush gives whoever writes the same digit."""
-    ink = np.asarray(fine) >= 128
+    :data:`RETRACE_PEN`: what a drawing app's brush gives whoever writes the same digit.
+
+    The ink is the digit's pixels at half brightness or more, unless that breaks a faint stroke that is
+    whole at the faintest level of :data:`RETRACE_INK` into pieces: then it is the first level of those
+    that keeps the stroke whole. A pen line follows the whole stroke, never a row of dots.
+    """
+    grey = np.asarray(fine)
+    ink = grey >= RETRACE_INK[0]
+    whole = _pieces(grey >= RETRACE_INK[-1])
+    if _pieces(ink) > whole:
+        ink = next((m for m in (grey >= t for t in RETRACE_INK[1:]) if _pieces(m) <= whole), grey >= RETRACE_INK[-1])
     out = Image.new("L", fine.size, 0)
     if not ink.any():
         return out

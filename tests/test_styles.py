@@ -98,6 +98,28 @@ def test_a_retraced_digit_has_the_pen_width_not_the_writers(mnist_sample):
     assert abs(ink[1] - ink[0]) < 0.2 * ink[0], ink
 
 
+def _stroke(middle: int) -> Image.Image:
+    """A fine vertical stroke whose middle third has grey level ``middle``: a pencil line drawn faintly there."""
+    img = Image.new("L", (FINE, FINE), 0)
+    draw = ImageDraw.Draw(img)
+    draw.line([(56, 10), (56, 101)], fill=255, width=8)
+    draw.line([(56, 40), (56, 70)], fill=middle, width=8)
+    return img
+
+
+@pytest.mark.parametrize("middle", [100, 40])
+def test_a_faint_stretch_of_a_stroke_is_retraced_as_part_of_it(middle):
+    # Cut at half brightness, the stroke would be two pieces and its re-drawing two lines with a gap.
+    out = np.asarray(retrace_line(_stroke(middle), np.random.default_rng(0)))
+    assert out[40:71, 50:63].any(axis=1).all()
+
+
+def test_a_gap_in_a_stroke_stays_a_gap_when_retraced():
+    out = np.asarray(retrace_line(_stroke(0), np.random.default_rng(0)))
+    assert out[20:30, 50:63].any() and out[80:90, 50:63].any()
+    assert not out[50:60].any()
+
+
 def _nine(filled: bool) -> np.ndarray:
     img = Image.new("L", (28, 28), 0)
     draw = ImageDraw.Draw(img)

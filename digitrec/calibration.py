@@ -131,6 +131,24 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(-1, keepdims=True)
 
 
+def _nll_by_temperature(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
+    rows = np.arange(len(labels))
+    return grid, np.array([-np.log(softmax(logits, t)[rows, labels] + 1e-30).mean() for t in grid])
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimizes the negative log-likelihood of ``labels``."""
+    grid, nll = _nll_by_temperature(logits, labels)
+    return float(grid[int(np.argmin(nll))])
+
+
+def tempered_loss(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The negative log-likelihood of ``labels`` at :func:`fit_temperature`'s temperature: the loss of the
+    probabilities as they are served, once the temperature has taken out over- or underconfidence."""
+    return float(_nll_by_temperature(logits, labels)[1].min())
+
+
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     """Gap between confidence and accuracy, averaged over equal-width confidence bins weighted by their size."""
     conf, correct = probs.max(1), probs.argmax(1) == labels

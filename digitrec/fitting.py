@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.calibration import Calibration, _head_input, _signals, softmax
+from digitrec.calibration import Calibration, _head_input, _signals, fit_temperature, softmax
 from digitrec.constants import NOT_A_DIGIT, NUM_CLASSES
 from digitrec.data import load_mnist
 from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, photo_inputs, style_inputs_of
@@ -50,14 +50,6 @@ OBJECT_SHAPES, FIT_OBJECTS = ("textured_blob", "silhouette"), 1_500
 # One small hidden layer. With letters written by hand among the non-digits, 64 units and 12
 # epochs flagged more Fashion-MNIST than 32 and 8 (benchmarks/README.md).
 HEAD_UNITS, HEAD_EPOCHS = 64, 12
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimizes the negative log-likelihood of ``labels``."""
-    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
-    rows = np.arange(len(labels))
-    nll = [-np.log(softmax(logits, t)[rows, labels] + 1e-30).mean() for t in grid]
-    return float(grid[int(np.argmin(nll))])
 
 
 def _train_head(digits: np.ndarray, others: np.ndarray, seed: int = FIT_SEED) -> tuple[np.ndarray, ...]:

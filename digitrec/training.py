@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitrec.calibration import tempered_loss
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
 from digitrec.data import load_mnist, read_corrections
 from digitrec.hub import pull_dataset
@@ -43,7 +44,8 @@ class TrainConfig:
     clipnorm: float = 1.0  # gradient clipping guards against rare spikes from hard augmentations
     ema: float = 0.999  # validate, keep and ship the moving average of the weights (about 2 epochs); 0 = off
     val_size: int = 6000  # carved from the 60k training digits; the test set never selects anything
-    patience: int = 8  # early stopping on validation loss
+    patience: int = 8  # early stopping on the selection loss below
+    select: str = "loss"  # checkpoint on validation loss; "tempered": that loss at its best temperature, as served
     rotation_deg: float = 12.0  # people tilt digits; MNIST already varies a few degrees
     translate: float = 0.08  # fraction of 28 px (about 2 px): centring by mass is not exact for drawings
     zoom: float = 0.10  # box-fit makes size uniform, but aspect ratios of drawn digits vary
@@ -259,6 +261,33 @@ def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_correction
     return train_ds, val_ds
 
 
+SELECTIONS = {"loss": "val_loss", "tempered": "val_tempered_loss"}  # --select: what picks the checkpoint
+
+
+def _selection(cfg: TrainConfig) -> str:
+    if cfg.select not in SELECTIONS:
+        raise ValueError(f"unknown --select {cfg.select!r}: expected one of {', '.join(SELECTIONS)}")
+    return SELECTIONS[cfg.select]
+
+
+def _tempered_loss(val_ds):
+    """A callback that adds ``val_tempered_loss`` to each epoch's logs: the validation loss at the temperature
+    that suits that epoch's weights (:func:`digitrec.calibration.tempered_loss`). The app serves probabilities
+    through a temperature fitted after training, so overconfidence the temperature takes out does not count."""
+    import keras  # heavy, as above
+
+    inputs = np.concatenate([batch[0].numpy() for batch in val_ds])
+    labels = np.concatenate([batch[1].numpy() for batch in val_ds])
+
+    class TemperedLoss(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            probs = self.model.predict(inputs, batch_size=512, verbose=0)  # the averaged weights, swapped in
+            logs["val_tempered_loss"] = tempered_loss(np.log(probs + 1e-30), labels)  # logs: logits up to a shift
+            print(f"epoch {epoch + 1}: val_tempered_loss {logs['val_tempered_loss']:.4f}")
+
+    return TemperedLoss()
+
+
 def train(cfg: TrainConfig, data=None) -> dict:
     """Train a model, save the best validation checkpoint to ``cfg.out``, return the history.
 
@@ -271,6 +300,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
     from digitrec.model import build_model  # imports Keras
 
     print("training config:", json.dumps(cfg.to_dict(), indent=2))
+    monitor = _selection(cfg)
     keras.utils.set_random_seed(cfg.seed)
 
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
@@ -329,10 +359,14 @@ def train(cfg: TrainConfig, data=None) -> dict:
         best = str(Path(tmp) / "best.weights.h5")
         # The averaged weights are swapped in for validation and the checkpoint, so they are what ships.
         swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if cfg.ema > 0 else []
+        tempered = [_tempered_loss(val_ds)] if monitor == "val_tempered_loss" else []
         callbacks = [
             *swap,
-            keras.callbacks.ModelCheckpoint(best, monitor="val_loss", save_best_only=True, save_weights_only=True),
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience),
+            *tempered,
+            keras.callbacks.ModelCheckpoint(
+                best, monitor=monitor, mode="min", save_best_only=True, save_weights_only=True
+            ),
+            keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=cfg.patience),
         ]
         start = time.time()
         history = model.fit(
@@ -347,12 +381,13 @@ def train(cfg: TrainConfig, data=None) -> dict:
 
     blend = _blend_back(model, initial, val_split, cfg.max_forgetting) if cfg.init_from else None
     val_loss, val_acc = model.evaluate(val_ds, verbose=0)
-    best_epoch = int(np.argmin(history.history["val_loss"])) + 1
+    best_epoch = int(np.argmin(history.history[monitor])) + 1
     print(f"best epoch {best_epoch}: validation accuracy {val_acc:.4%}, trained {minutes:.1f} min")
     summary = {
         "val_accuracy": float(val_acc),
         "val_loss": float(val_loss),
         "best_epoch": best_epoch,
+        "selected_on": monitor,
         "train_minutes": round(minutes, 1),
     }
     if corrections is not None:

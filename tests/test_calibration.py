@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitrec.calibration import Calibration, expected_calibration_error, softmax
-from digitrec.fitting import _train_head, fit_temperature
+from digitrec.calibration import Calibration, expected_calibration_error, fit_temperature, softmax, tempered_loss
+from digitrec.fitting import _train_head
 from digitrec.preprocess import EmptyImageError, from_uint8, normalize
 from digitrec.render import (
     DIGIT_LIKE_LETTERS,
@@ -119,6 +119,19 @@ def test_fitted_temperature_repairs_an_overconfident_classifier():
         expected_calibration_error(softmax(reported, t), labels)
         < expected_calibration_error(softmax(reported), labels) / 3
     )
+
+
+def test_the_tempered_loss_leaves_out_overconfidence_but_not_wrong_answers():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(20_000, 10))
+    labels = np.array([rng.choice(10, p=p) for p in softmax(logits)])
+    rows = np.arange(len(labels))
+    plain = -np.log(softmax(logits * 2)[rows, labels]).mean()
+    assert tempered_loss(logits * 2, labels) == pytest.approx(tempered_loss(logits, labels), rel=0.01)
+    assert tempered_loss(logits * 2, labels) < plain - 0.2
+    shuffled = logits.copy()
+    shuffled[:5_000] = rng.permutation(shuffled[:5_000], axis=1)  # a quarter answered at random
+    assert tempered_loss(shuffled, labels) > tempered_loss(logits, labels) + 0.1
 
 
 def test_calibration_survives_save_and_load(recognizer, tmp_path):

@@ -65,6 +65,28 @@ def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
 
 
 @pytest.mark.slow
+def test_the_checkpoint_can_be_picked_on_the_tempered_validation_loss(tmp_path, mnist_sample):
+    from digitrec import Recognizer
+
+    x, y = mnist_sample
+    small = {"epochs": 3, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0}
+    cfg = TrainConfig(**small, pen_redraws=0, select="tempered", out=str(tmp_path / "w"))
+    history = train(cfg, data=((x, y), (x, y)))
+    tempered = history["val_tempered_loss"]
+    assert len(tempered) == 3
+    # At its own best temperature the loss is never above the loss at temperature 1.
+    assert all(t <= v + 1e-6 for t, v in zip(tempered, history["val_loss"], strict=True)), (tempered, history)
+    training = Recognizer.load(tmp_path / "w").info["training"]
+    assert training["selected_on"] == "val_tempered_loss"
+    assert training["best_epoch"] == int(np.argmin(tempered)) + 1
+
+
+def test_an_unknown_checkpoint_selection_is_refused_before_any_training():
+    with pytest.raises(ValueError, match="unknown --select 'accuracy': expected one of loss, tempered"):
+        train(TrainConfig(select="accuracy"), data=((None, None), (None, None)))
+
+
+@pytest.mark.slow
 def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mnist_sample):
     import keras
 

@@ -132,10 +132,9 @@ def retrace_line(fine: Image.Image, rng: np.random.Generator) -> Image.Image:
     that keeps the stroke whole. A pen line follows the whole stroke, never a row of dots.
     """
     grey = np.asarray(fine)
-    ink = grey >= RETRACE_INK[0]
-    whole = _pieces(grey >= RETRACE_INK[-1])
-    if _pieces(ink) > whole:
-        ink = next((m for m in (grey >= t for t in RETRACE_INK[1:]) if _pieces(m) <= whole), grey >= RETRACE_INK[-1])
+    faintest = grey >= RETRACE_INK[-1]
+    whole = _pieces(faintest)
+    ink = next((m for m in (grey >= t for t in RETRACE_INK[:-1]) if _pieces(m) <= whole), faintest)
     out = Image.new("L", fine.size, 0)
     if not ink.any():
         return out

@@ -3,7 +3,8 @@
     python -m benchmarks.predict_latency [--repeats 300]
 
 Input: an 800x800 RGBA Sketchpad composite of a real MNIST test digit (the default
-Gradio canvas size). Reports medians and p99 in milliseconds, measured in one run.
+Gradio canvas size). Reports medians and p99 in milliseconds, measured in one run, and what
+reading each input in its shifted views costs against reading it alone (``digitrec.inference.SHIFTS``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rec = Recognizer.load()
+    alone = Recognizer.load(shifts=((0, 0),))  # the input in one view, without its shifts
     digits, _ = sample_digits()
     canvas = render_on_canvas(digits[0], np.random.default_rng(0), canvas=800, style="transparent")
     x = normalize(canvas)[None]
@@ -33,6 +35,8 @@ def main() -> None:
         "forward pass (compiled)": summary(timed(lambda: rec.outputs(x), args.repeats)),
         "forward + not-a-digit check": summary(timed(lambda: rec.verdicts(x), args.repeats)),
         "rec.predict (total)": summary(timed(lambda: rec.predict(canvas), args.repeats)),
+        "forward pass, one view": summary(timed(lambda: alone.outputs(x), args.repeats)),
+        "rec.predict, one view": summary(timed(lambda: alone.predict(canvas), args.repeats)),
     }
     base = results["naive model.predict (baseline)"]["p50_ms"]
     for r in results.values():

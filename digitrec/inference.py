@@ -3,6 +3,11 @@
 ``model.predict()`` builds a data pipeline on every call; here the network is traced
 once into a graph for any batch size and called directly
 (``benchmarks/predict_latency.py`` measures both).
+
+Every input is read in a few views, itself and its one-pixel shifts, in one forward pass,
+and the logits are averaged over them: centring a drawing by its centre of mass, as MNIST
+did, lands within a pixel of where the writer's digit would sit, and the average is steadier
+than any one view (``benchmarks/shifted_views.py`` measures it).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from digitrec.preprocess import EmptyImageError, normalize
 from digitrec.segment import split_digits
 from digitrec.weights import WEIGHTS, WeightsNotFoundError, class_names, load_keras_folder, read_info
 
-BATCH_SIZE = 1024  # images per forward pass: the one place that batches
+VIEWS_PER_PASS = 1024  # images through the network per forward pass, views counted: the one place that batches
+# (down, right) in pixels: the input, then one pixel each way; chosen on validation digits and drawings
+# among shifts of one pixel, half a pixel and diagonals (benchmarks/README.md, "Shifted views").
+SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,24 @@ class Recognizer:
         True
     """
 
-    def __init__(self, model, info: dict | None = None, source: str = "", calibration: Calibration | None = None):
+    def __init__(
+        self,
+        model,
+        info: dict | None = None,
+        source: str = "",
+        calibration: Calibration | None = None,
+        shifts: tuple[tuple[int, int], ...] = SHIFTS,
+    ):
         import tensorflow as tf  # heavy: only code that runs a model pays for it
 
+        if not shifts or tuple(shifts[0]) != (0, 0) or any(max(abs(dy), abs(dx)) > 1 for dy, dx in shifts):
+            raise ValueError(
+                "shifts must be (down, right) pairs of -1, 0 or 1 pixels, the first (0, 0) (the input itself); "
+                f"got {shifts!r}"
+            )
         self.model = model
+        self.shifts = tuple(shifts)
+        self._batch = max(1, VIEWS_PER_PASS // len(self.shifts))
         self.info = info or {}
         self.source = source
         self.revision = "local"  # the Hub commit for hf:// models (set by load)
@@ -59,10 +81,21 @@ class Recognizer:
         classifier = model.get_layer("probabilities")
 
         def forward(x):
-            # The pooled activations the "not a digit" check reads, and the classifier's logits
-            # (its input times its weights), so the temperature divides logits, not log-probabilities.
-            pooled = taps(x, training=False)
-            return (*pooled, tf.matmul(pooled[-1], classifier.kernel) + classifier.bias)
+            # Each view of the batch, one after the other; a shift brings in background (0) at one edge.
+            padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+            views = tf.concat(
+                [padded[:, 1 - dy : 1 - dy + IMAGE_SIZE, 1 - dx : 1 - dx + IMAGE_SIZE] for dy, dx in self.shifts], 0
+            )
+            # The classifier's logits (its input times its weights), so the temperature divides logits,
+            # not log-probabilities: their mean over the views, rows (view, image) back to one per image.
+            pooled = taps(views, training=False)
+            logits = tf.matmul(pooled[-1], classifier.kernel) + classifier.bias
+            mean = tf.reduce_mean(tf.reshape(logits, [len(self.shifts), -1, logits.shape[-1]]), 0)
+            # The "not a digit" check reads the pooled activations of the input itself (the first view):
+            # their mean over views sits nearer the digits' and let more clothing through
+            # (benchmarks/README.md, "Shifted views").
+            n = tf.shape(x)[0]
+            return (*(t[:n] for t in pooled), mean)
 
         # Calling the traced graph directly skips tf.function's per-call argument dispatch.
         self._graph = tf.function(
@@ -79,7 +112,9 @@ class Recognizer:
         self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
 
     @classmethod
-    def load(cls, source: str | Path | None = None, calibration: bool = True) -> Recognizer:
+    def load(
+        cls, source: str | Path | None = None, calibration: bool = True, shifts: tuple[tuple[int, int], ...] = SHIFTS
+    ) -> Recognizer:
         """Load a model: the bundled ``weights/`` by default, a folder, or ``hf://USER/REPO[@REV]``.
 
         Args:
@@ -88,6 +123,9 @@ class Recognizer:
             calibration: use the folder's ``calibration.npz`` (temperature and "not a digit"
                 check) when it has one. ``False`` (for fitting one) gives the network's own
                 probabilities and calls every input a digit.
+            shifts: the views each input is read in, ``(down, right)`` shifts of at most one
+                pixel, the first ``(0, 0)``; their logits are averaged. ``((0, 0),)`` reads the
+                input alone. The calibration was fitted with the default.
 
         Returns:
             A ready :class:`Recognizer`.
@@ -105,7 +143,7 @@ class Recognizer:
             model = load_keras_folder(folder)
             info = read_info(folder)
             fitted = _read_calibration(folder) if calibration else None
-            rec = cls(model, info, str(source or folder), fitted)
+            rec = cls(model, info, str(source or folder), fitted, shifts)
         except WeightsNotFoundError as exc:
             raise WeightsNotFoundError(f"{source}: {exc}" if hub_ref else str(exc)) from None
         # A Hub download lives in a snapshot folder named after its commit: the exact revision served.
@@ -116,8 +154,8 @@ class Recognizer:
         """Pooled activations and logits for a ``(n, 28, 28)`` batch of normalized images."""
         inputs = np.asarray(inputs, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
         parts = [
-            [t.numpy() for t in self._graph(inputs[i : i + BATCH_SIZE])]
-            for i in range(0, max(len(inputs), 1), BATCH_SIZE)
+            [t.numpy() for t in self._graph(inputs[i : i + self._batch])]
+            for i in range(0, max(len(inputs), 1), self._batch)
         ]
         columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
         return columns[:-1], columns[-1]

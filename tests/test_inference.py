@@ -56,6 +56,38 @@ def test_predict_batch_matches_predict(recognizer, mnist_sample):
     assert recognizer.predict_batch([]) == []
 
 
+def _moved(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``x`` moved ``dy`` pixels down and ``dx`` right with np.roll, the wrapped-around row or column blanked."""
+    out = np.roll(x, (dy, dx), axis=(1, 2))
+    if dy:
+        out[:, 0 if dy > 0 else -1, :] = 0
+    if dx:
+        out[:, :, 0 if dx > 0 else -1] = 0
+    return out
+
+
+def test_each_input_is_read_as_the_mean_of_its_shifted_views(recognizer, mnist_sample):
+    from digitrec.preprocess import from_uint8
+
+    x = from_uint8(mnist_sample[0][:40])
+    alone = Recognizer.load(calibration=False, shifts=((0, 0),))
+    views = [alone.outputs(_moved(x, dy, dx)) for dy, dx in recognizer.shifts]
+    taps, logits = recognizer.outputs(x)
+    assert len(recognizer.shifts) > 1 and recognizer.shifts[0] == (0, 0)
+    np.testing.assert_allclose(logits, np.mean([v[1] for v in views], 0), rtol=1e-4, atol=1e-4)
+    # The "not a digit" check reads the input as it is, not the mean of its views.
+    for tap, own in zip(taps, views[0][0], strict=True):
+        np.testing.assert_allclose(tap, own, rtol=1e-4, atol=1e-4)
+    # The views change the answer, not only the arithmetic: one view alone gives other logits.
+    assert np.abs(alone.outputs(x)[1] - logits).max() > 0.1
+
+
+def test_views_that_move_more_than_a_pixel_or_skip_the_input_are_refused():
+    for shifts in (((0, 0), (2, 0)), ((1, 0), (0, 0)), ()):
+        with pytest.raises(ValueError, match=r"pairs of -1, 0 or 1 pixels, the first \(0, 0\)"):
+            Recognizer.load(calibration=False, shifts=shifts)
+
+
 def test_canvas_drawings_of_mnist_digits_are_recognized(recognizer, mnist_sample):
     x, y = mnist_sample
     rng = np.random.default_rng(7)

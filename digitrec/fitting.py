@@ -94,29 +94,31 @@ def fit(
     """Fit a :class:`Calibration`.
 
     Args:
-        run: ``run(inputs) -> (taps, logits)`` for a float batch of normalized images.
+        run: ``run(inputs) -> (taps, logits, own logits)`` for a float batch of normalized images, as
+            :meth:`digitrec.inference.Recognizer.outputs`: the temperature is fitted on the served logits,
+            the detector on the taps and own logits it reads.
         train: normalized training digits and labels, for the class statistics and the detector.
         val: normalized validation digits and labels, for the temperature.
         val_novelty: normalized validation digits of each kind (plain, drawn, styled); the
             threshold flags at most :data:`FLAG_RATE` of every kind.
         others: normalized non-digits the detector learns to flag.
     """
-    taps, logits = run(train[0])
-    probs = softmax(logits)
+    taps, _, own = run(train[0])
+    probs = softmax(own)
     stats = [_class_gaussian(t.astype(np.float64), train[1]) for t in taps]
     means, precisions = tuple(m for m, _ in stats), tuple(p for _, p in stats)
     temperature = fit_temperature(run(val[0])[1], val[1])
     kinds = np.repeat(np.arange(len(val_novelty)), [len(v) for v in val_novelty.values()])
-    val_taps, val_logits = run(np.concatenate(list(val_novelty.values())))
-    val_probs = softmax(val_logits)
+    val_taps, _, val_own = run(np.concatenate(list(val_novelty.values())))
+    val_probs = softmax(val_own)
     signals = _signals(val_taps, val_probs, means, precisions)
     score_mean, score_std = signals.mean(0), signals.std(0) + 1e-9
 
     def head_input(taps, probs):
         return _head_input((_signals(taps, probs, means, precisions) - score_mean) / score_std, taps, probs)
 
-    other_taps, other_logits = run(others)
-    head = _train_head(head_input(taps, probs), head_input(other_taps, softmax(other_logits)))
+    other_taps, _, other_own = run(others)
+    head = _train_head(head_input(taps, probs), head_input(other_taps, softmax(other_own)))
     partial = Calibration(temperature, means, precisions, score_mean, score_std, np.inf, head)
     novelty = partial.novelty(val_taps, val_probs)
     threshold = max(float(np.quantile(novelty[kinds == k], 1 - FLAG_RATE)) for k in range(len(val_novelty)))

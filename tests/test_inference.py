@@ -72,12 +72,13 @@ def test_each_input_is_read_as_the_mean_of_its_shifted_views(recognizer, mnist_s
     x = from_uint8(mnist_sample[0][:40])
     alone = Recognizer.load(calibration=False, shifts=((0, 0),))
     views = [alone.outputs(_moved(x, dy, dx)) for dy, dx in recognizer.shifts]
-    taps, logits = recognizer.outputs(x)
+    taps, logits, own = recognizer.outputs(x)
     assert len(recognizer.shifts) > 1 and recognizer.shifts[0] == (0, 0)
     np.testing.assert_allclose(logits, np.mean([v[1] for v in views], 0), rtol=1e-4, atol=1e-4)
     # The "not a digit" check reads the input as it is, not the mean of its views.
-    for tap, own in zip(taps, views[0][0], strict=True):
-        np.testing.assert_allclose(tap, own, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(own, views[0][1], rtol=1e-4, atol=1e-4)
+    for tap, alone_tap in zip(taps, views[0][0], strict=True):
+        np.testing.assert_allclose(tap, alone_tap, rtol=1e-4, atol=1e-4)
     # The views change the answer, not only the arithmetic: one view alone gives other logits.
     assert np.abs(alone.outputs(x)[1] - logits).max() > 0.1
 

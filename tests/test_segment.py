@@ -30,12 +30,7 @@ def test_multi_stroke_digits_stay_whole():
     assert len(split_digits(number)) == 3
 
 
-# Known issue (README): with a 14 px pen the shipped model reads the pieces of a broken 4 as other
-# confident digits (the number comes out as 26117), so they are not joined.
-BROKEN_FOUR_MISREAD = pytest.mark.xfail(strict=True, reason="known issue: a 4 drawn with a gap, 14 px pen")
-
-
-@pytest.mark.parametrize("width", [10, pytest.param(14, marks=BROKEN_FOUR_MISREAD), 20, 24])
+@pytest.mark.parametrize("width", [10, 14, 20, 24])
 def test_a_digit_drawn_with_a_gap_stays_one_digit(recognizer, width):
     # A 4 whose upright does not touch the rest: two pieces of full height, side by side.
     broken_four = [[(0.55, 0.1), (0.2, 0.6), (0.55, 0.6)], [(0.68, 0.25), (0.68, 0.9)]]

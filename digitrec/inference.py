@@ -95,7 +95,7 @@ class Recognizer:
             # measured: what the views average sits nearer the digits and let more letters and clothing
             # through (benchmarks/README.md, "Shifted views").
             n = tf.shape(x)[0]
-            return (*(t[:n] for t in pooled), logits[:n], mean)
+            return (*(t[:n] for t in pooled), mean, logits[:n])  # in the order outputs() returns them
 
         # Calling the traced graph directly skips tf.function's per-call argument dispatch.
         self._graph = tf.function(
@@ -160,7 +160,7 @@ class Recognizer:
             for i in range(0, max(len(inputs), 1), self._batch)
         ]
         columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-        return columns[:-2], columns[-1], columns[-2]
+        return columns[:-2], columns[-2], columns[-1]
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """``(n, 10)`` probabilities for a batch of normalized images (temperature-scaled when calibrated)."""

@@ -141,6 +141,7 @@ def test_fine_tuning_on_corrections_raises_accuracy_on_the_held_out_ones(tmp_pat
         max_forgetting=100,  # 40 validation digits cannot measure 0.1 points; the blend has its own test
         per_style=0,
         per_mark=0,
+        more_of="",
         pen_redraws=0,
         out=str(tmp_path / "tuned"),
     )

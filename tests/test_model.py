@@ -53,6 +53,7 @@ def test_smoke_training_writes_a_loadable_model(tmp_path, mnist_sample):
         batch_size=32,
         per_style=2,
         per_mark=3,
+        more_of="flag_one=2",
         pen_redraws=10,
         pen_retraces=5,
         out=str(tmp_path / "w"),
@@ -69,7 +70,7 @@ def test_the_checkpoint_can_be_picked_on_the_tempered_validation_loss(tmp_path, 
     from digitrec import Recognizer
 
     x, y = mnist_sample
-    small = {"epochs": 3, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0}
+    small = {"epochs": 3, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": ""}
     cfg = TrainConfig(**small, pen_redraws=0, select="tempered", out=str(tmp_path / "w"))
     history = train(cfg, data=((x, y), (x, y)))
     tempered = history["val_tempered_loss"]
@@ -93,7 +94,7 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
     from digitrec.weights import WEIGHTS
 
     x, y = mnist_sample
-    small = {"epochs": 1, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0}
+    small = {"epochs": 1, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": ""}
     cfg = TrainConfig(
         **small, pen_redraws=0, init_from=str(WEIGHTS), tune_stages=1, max_forgetting=100, out=str(tmp_path / "w")
     )
@@ -117,7 +118,7 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
 @pytest.mark.parametrize("share", [0.0, 0.5])
 def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample, share):
     x, y = mnist_sample
-    cfg = TrainConfig(limit=160, val_size=40, per_style=4, per_mark=0, pen_redraws=10, val_styles=share)
+    cfg = TrainConfig(limit=160, val_size=40, per_style=4, per_mark=0, more_of="", pen_redraws=10, val_styles=share)
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     _, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
     inputs = np.concatenate([b[0].numpy() for b in val_ds])
@@ -183,7 +184,7 @@ def test_command_line_overrides_every_setting():
 def test_more_of_is_read_from_the_command_line_as_name_count_pairs():
     cfg = TrainConfig.from_args(["--more-of", "flag_one=1200, crossed_seven=40"])
     assert parse_more_of(cfg.more_of) == {"flag_one": 1200, "crossed_seven": 40}
-    assert parse_more_of(TrainConfig().more_of) == {}
+    assert parse_more_of("") == {}
     with pytest.raises(ValueError, match="expected name=count pairs such as flag_one=1200, got 'flag_one'"):
         parse_more_of("flag_one")
 

@@ -52,7 +52,7 @@ class TrainConfig:
     thinning: float = 0.6  # up to this fraction of one 3x3 erosion: pens and mice draw thin lines
     thickening: float = 1.6  # up to this many 3x3 dilations: fingers and big brushes draw fat ones
     per_style: int = 400  # pen renderings of each handwriting template (digitrec.styles) mixed into training
-    per_mark: int = 3000  # training zeros, ones and sevens given a slash, flag or bar (each): 1,800 left long-flag ones at 97-99%
+    per_mark: int = 3000  # zeros, ones and sevens given a slash, flag or bar (each); 1,800 left flag ones at 97-99%
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     more_of: str = "flag_one=1000"  # extra renderings of templates, "name=count,...": long-flag ones were read as 7

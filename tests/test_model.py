@@ -20,6 +20,9 @@ from digitrec.training import (
     train,
 )
 
+# A quick training run: a few MNIST digits, none of the rendered styles the defaults mix in.
+SMALL = {"limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": "", "pen_redraws": 0}
+
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_models_map_a_digit_to_ten_probabilities(arch):
@@ -70,8 +73,7 @@ def test_the_checkpoint_can_be_picked_on_the_tempered_validation_loss(tmp_path, 
     from digitrec import Recognizer
 
     x, y = mnist_sample
-    small = {"epochs": 3, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": ""}
-    cfg = TrainConfig(**small, pen_redraws=0, select="tempered", out=str(tmp_path / "w"))
+    cfg = TrainConfig(**SMALL, epochs=3, select="tempered", out=str(tmp_path / "w"))
     history = train(cfg, data=((x, y), (x, y)))
     tempered = history["val_tempered_loss"]
     assert len(tempered) == 3
@@ -94,9 +96,8 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
     from digitrec.weights import WEIGHTS
 
     x, y = mnist_sample
-    small = {"epochs": 1, "limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": ""}
     cfg = TrainConfig(
-        **small, pen_redraws=0, init_from=str(WEIGHTS), tune_stages=1, max_forgetting=100, out=str(tmp_path / "w")
+        **SMALL, epochs=1, init_from=str(WEIGHTS), tune_stages=1, max_forgetting=100, out=str(tmp_path / "w")
     )
     train(cfg, data=((x, y), (x, y)))
     # The fine-tune's record says how the weights it started from were trained.

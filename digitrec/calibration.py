@@ -7,9 +7,10 @@ A model folder's ``calibration.npz`` holds both, fitted by :mod:`digitrec.fittin
 * a "not a digit" detector: a softmax always answers with some digit, so a small network
   reads what the model computed on the way to its answer (the pooled activations after
   each stage, their Mahalanobis distance to the nearest digit class (Lee et al., 2018),
-  and the probabilities) and scores how unlike any training digit the input is. It is
-  trained in Keras (:mod:`digitrec.fitting`) and applied here as two matrix products in
-  numpy, a few microseconds instead of a Keras call per request.
+  and the probabilities) and how the input's ink fills its box (:func:`ink_features`), and
+  scores how unlike any training digit the input is. It is trained in Keras
+  (:mod:`digitrec.fitting`) and applied here as two matrix products in numpy, a few
+  microseconds instead of a Keras call per request.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from digitrec.constants import IMAGE_SIZE
+
 FILE = "calibration.npz"
 ECE_BINS = 15
+# Intensities of a normalized input (0 background, 1 full ink) above which a pixel counts as
+# inked, as solid, and as full ink, for :func:`ink_features`.
+INKED, SOLID, FULL = 0.1, 0.5, 0.9
+INK_FEATURES = 8  # numbers ink_features gives per image
 
 
 def feature_model(model):
@@ -38,12 +45,38 @@ def feature_model(model):
     return keras.Model(model.input, pooled, name=f"{model.name}_taps")
 
 
+def ink_features(inputs: np.ndarray) -> np.ndarray:
+    """(n, :data:`INK_FEATURES`): how the ink of each normalized ``(n, 28, 28)`` image fills its box.
+
+    Clothing, photographed objects and filled shapes fill their box with solid ink; a digit is
+    strokes. The pooled activations average this away, and without it the detector let 5% of
+    Fashion-MNIST through (benchmarks/README.md, "Ink features for the detector").
+    """
+    x = np.asarray(inputs, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    inked = x > INKED
+    height = np.maximum(inked.any(2).sum(1), 1)
+    width = np.maximum(inked.any(1).sum(1), 1)
+    box = (height * width).astype(np.float32)
+    ink, count = x.sum((1, 2)), np.maximum(inked.sum((1, 2)), 1)
+    features = [
+        ink / box,  # mean intensity in the box
+        (x > SOLID).sum((1, 2)) / box,  # share of the box that is solid ink
+        inked.sum((1, 2)) / box,  # share of the box that is inked at all
+        (x * inked).sum((1, 2)) / count,  # how dark the inked pixels are (pencil, pen, fill)
+        (x > FULL).sum((1, 2)) / count,  # share of the inked pixels at full ink
+        np.log1p(ink),
+        height / IMAGE_SIZE,
+        width / IMAGE_SIZE,
+    ]
+    return np.stack(features, 1).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Temperature and "not a digit" detector of one model; see the module docstring."""
 
     temperature: float
-    means: tuple[np.ndarray, ...]  # per tap: (10, d) class means
+    means: tuple[np.ndarray, ...]  # per tap (ink features first, then the pooled activations): (10, d) class means
     precisions: tuple[np.ndarray, ...]  # per tap: (d, d) inverse of the shared covariance
     score_mean: np.ndarray  # per distance signal (taps, then top probability): mean on validation digits
     score_std: np.ndarray
@@ -55,8 +88,8 @@ class Calibration:
         return softmax(logits, self.temperature)
 
     def novelty(self, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
-        """One score per image, from the pooled activations and the unscaled probabilities; higher means
-        less like any training digit."""
+        """One score per image, from the taps (:meth:`digitrec.inference.Recognizer.outputs`) and the
+        unscaled probabilities; higher means less like any training digit."""
         signals = (_signals(taps, probs, self.means, self.precisions) - self.score_mean) / self.score_std
         if not self.head:  # a calibration without a detector: the distances alone
             return signals.sum(1)

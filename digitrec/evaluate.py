@@ -21,7 +21,7 @@ from digitrec.calibration import expected_calibration_error, softmax
 from digitrec.constants import CLASS_NAMES, NUM_CLASSES
 from digitrec.data import load_mnist
 from digitrec.evalsets import canvas_inputs, non_digit_inputs, photo_inputs, tight_crop_inputs
-from digitrec.fitting import fit_for
+from digitrec.fitting import FLAG_RATE, fit_for
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import STYLES
@@ -89,6 +89,7 @@ def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
     """ECE and "not a digit" shares; ``judged`` holds each measured set's (probabilities, is_digit, labels)."""
     figures = {
         "temperature": round(rec.calibration.temperature, 4),
+        "flag_rate": FLAG_RATE,  # the share of each kind of validation digit the threshold may flag
         "ece_mnist_test_before": expected_calibration_error(softmax(rec.outputs(mnist)[1]), judged["mnist_test"][2]),
         **{f"ece_{name}": expected_calibration_error(probs, labels) for name, (probs, _, labels) in judged.items()},
         "flagged": {},

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.calibration import Calibration, feature_model, softmax
+from digitrec.calibration import INK_FEATURES, Calibration, feature_model, ink_features, softmax
 from digitrec.constants import IMAGE_SIZE
 from digitrec.hub import pull
 from digitrec.preprocess import EmptyImageError, normalize
@@ -102,11 +102,11 @@ class Recognizer:
             tf.autograph.experimental.do_not_convert(forward),
             input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
         ).get_concrete_function()
-        self.tap_sizes = [int(t.shape[-1]) for t in taps.outputs]
+        self.tap_sizes = [INK_FEATURES, *(int(t.shape[-1]) for t in taps.outputs)]
         if calibration is not None and not calibration.fits(self.tap_sizes, len(self.class_names)):
             raise WeightsNotFoundError(
-                f"the calibration of {source or 'this model'} was fitted for another model "
-                "(its arrays do not match this model's layers); fit it again with "
+                f"the calibration of {source or 'this model'} was fitted for another model or by an older "
+                "digitrec (its arrays do not match what this model's detector reads); fit it again with "
                 "`python -m digitrec.fitting FOLDER`"
             )
         self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
@@ -151,16 +151,17 @@ class Recognizer:
         return rec
 
     def outputs(self, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        """For a ``(n, 28, 28)`` batch of normalized images: the pooled activations of each input itself,
+        """For a ``(n, 28, 28)`` batch of normalized images: the "taps" the "not a digit" check reads of
+        each input itself (its :func:`~digitrec.calibration.ink_features`, then its pooled activations),
         the logits averaged over its views (what is served), and the input's own logits (what the
-        "not a digit" check reads)."""
+        check reads too)."""
         inputs = np.asarray(inputs, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
         parts = [
             [t.numpy() for t in self._graph(inputs[i : i + self._batch])]
             for i in range(0, max(len(inputs), 1), self._batch)
         ]
         columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-        return columns[:-2], columns[-2], columns[-1]
+        return [ink_features(inputs), *columns[:-2]], columns[-2], columns[-1]
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """``(n, 10)`` probabilities for a batch of normalized images (temperature-scaled when calibrated)."""

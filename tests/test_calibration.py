@@ -41,6 +41,12 @@ def flagged(rec, inputs: np.ndarray) -> np.ndarray:
     return ~rec.verdicts(inputs)[1]
 
 
+def _logit(head: tuple[np.ndarray, ...], x: np.ndarray) -> np.ndarray:
+    """A one-hidden-layer detector's logit, written out as the reference the fitted arrays must follow."""
+    mean, std, w1, b1, w2, b2 = head
+    return (np.maximum(((x - mean) / std) @ w1 + b1, 0) @ w2 + b2)[:, 0]
+
+
 def test_bundled_weights_come_with_a_calibration(recognizer):
     assert recognizer.calibration is not None
     assert 0.5 < recognizer.calibration.temperature < 4
@@ -164,14 +170,10 @@ def test_the_detector_learns_to_flag_what_it_is_shown():
     # Two overlapping clouds of features: the detector's logit must rank the second above the first.
     rng = np.random.default_rng(0)
     digits, others = rng.normal(0, 1, (3000, 8)), rng.normal(0.8, 1, (1000, 8))
-    mean, std, w1, b1, w2, b2 = _train_head(digits.astype(np.float32), others.astype(np.float32))
-
-    def logit(x):
-        return (np.maximum(((x - mean) / std) @ w1 + b1, 0) @ w2 + b2)[:, 0]
-
+    head = _train_head(digits.astype(np.float32), others.astype(np.float32))
     fresh_digits, fresh_others = rng.normal(0, 1, (2000, 8)), rng.normal(0.8, 1, (2000, 8))
     # The best possible rule here (a cut along the axis joining the clouds) ranks about 94% of pairs right.
-    pairs_right = (logit(fresh_others)[:, None] > logit(fresh_digits)[None, :]).mean()
+    pairs_right = (_logit(head, fresh_others)[:, None] > _logit(head, fresh_digits)[None, :]).mean()
     assert pairs_right > 0.9
 
 
@@ -191,15 +193,10 @@ def test_averaged_heads_answer_the_mean_of_their_logits():
     rng = np.random.default_rng(0)
     digits, others = rng.normal(0, 1, (600, 5)).astype(np.float32), rng.normal(1, 1, (200, 5)).astype(np.float32)
     heads = [_train_head(digits, others, seed) for seed in (1, 2)]
-
-    def logit(head, x):
-        mean, std, w1, b1, w2, b2 = head
-        return (np.maximum(((x - mean) / std) @ w1 + b1, 0) @ w2 + b2)[:, 0]
-
     x = rng.normal(0.5, 1, (50, 5)).astype(np.float32)
-    assert not np.allclose(logit(heads[0], x), logit(heads[1], x))  # two seeds, two detectors
+    assert not np.allclose(_logit(heads[0], x), _logit(heads[1], x))  # two seeds, two detectors
     np.testing.assert_allclose(
-        logit(_average_heads(heads), x), (logit(heads[0], x) + logit(heads[1], x)) / 2, rtol=1e-4, atol=1e-5
+        _logit(_average_heads(heads), x), (_logit(heads[0], x) + _logit(heads[1], x)) / 2, rtol=1e-4, atol=1e-5
     )
 
 

@@ -85,7 +85,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:
     comments = _field_comments()
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
-        parser.add_argument(flag, type=type(f.default), default=f.default, help=comments.get(f.name, ""))
+        # argparse expands "%" in help strings; a reason such as "97-99%" must reach it as "%%".
+        help_text = comments.get(f.name, "").replace("%", "%%")
+        parser.add_argument(flag, type=type(f.default), default=f.default, help=help_text)
     parser.add_argument("--push-to-hub", metavar="USER/REPO", help="after training, upload weights/ to this model repo")
     args = vars(parser.parse_args(argv))
     push = args.pop("push_to_hub")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -180,6 +181,16 @@ def test_command_line_overrides_every_setting():
     cfg = TrainConfig.from_args(["--epochs", "3", "--batch-size", "64", "--arch", "cnn2", "--limit", "100"])
     assert (cfg.epochs, cfg.batch_size, cfg.arch, cfg.limit) == (3, 64, "cnn2", 100)
     assert cfg.learning_rate == TrainConfig().learning_rate
+
+
+def test_help_lists_every_setting_with_its_reason(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        TrainConfig.from_args(["--help"])
+    assert exit_.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for f in dataclasses.fields(TrainConfig):
+        assert "--" + f.name.replace("_", "-") in shown
+    assert "1,800 left flag ones at 97-99%" in shown  # a reason with a per cent sign in it, as written
 
 
 def test_more_of_is_read_from_the_command_line_as_name_count_pairs():

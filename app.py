@@ -20,6 +20,7 @@ from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
 from digitrec.bounds import RequestLimits, raw_sketchpad, start_cache_sweeper, sweep_cache, uploaded_file
+from digitrec.constants import SKETCH_BRUSH, SKETCH_CANVAS
 from digitrec.explain import Explainer
 from digitrec.feedback import LABELS, FeedbackStore
 from digitrec.hub import MODEL_ENV, HubError
@@ -52,8 +53,7 @@ from digitrec.serving import (
 from digitrec.weights import WeightsNotFoundError
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
-CANVAS = (400, 400)
-BRUSH = 20  # px on the 400 px canvas: after scaling a drawn digit into 20 px, strokes are MNIST-thick
+CANVAS, BRUSH = (SKETCH_CANVAS, SKETCH_CANVAS), SKETCH_BRUSH
 CSS = "#seen img { image-rendering: pixelated; }"
 # Every listener that takes an image gets Gradio's raw payload and decodes it through
 # digitrec.preprocess, which refuses oversized images before decoding (bounds.raw_sketchpad

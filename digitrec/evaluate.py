@@ -26,10 +26,15 @@ from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import STYLES
 from digitrec.styles import as_batch, style_test_set
+from digitrec.unipen import inputs as pen_inputs
+from digitrec.unipen import rows as pen_rows
 from digitrec.weights import WEIGHTS, write_metrics
 
 PEN_SET = 2_000  # canvas-set digits also drawn in solid pen, for the "not a digit" figures
 PHOTO_SET = 2_000  # test digits photographed on paper (noise, light gradient, shadow, JPEG)
+# Real pen handwriting of the test writers (digitrec.unipen), which nothing trains or selects on: each
+# digit drawn this many times (on the app's Sketchpad or another client), each letter or symbol once.
+REAL_PEN_COPIES, REAL_PEN_SEED = 3, 2026
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -77,6 +82,18 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
         name: float(correct[end - len(y) : end].mean())
         for (name, (_, y)), end in zip(styles.items(), ends, strict=True)
     }
+    real = pen_rows("digits", "test")
+    real_x, real_y = pen_inputs(real, REAL_PEN_COPIES, REAL_PEN_SEED)
+    judged["real_pen"] = (*rec.verdicts(real_x), real_y)
+    real_correct = judged["real_pen"][0].argmax(1) == real_y
+    sources = np.array([row["source"] for row in real] * REAL_PEN_COPIES)
+    metrics["real_pen"] = {
+        "accuracy": float(real_correct.mean()),
+        "by_source": {s: float(real_correct[sources == s].mean()) for s in sorted(set(sources))},
+        "digits": len(real),
+        "writers": len({row["writer"] for row in real}),
+        "drawings": len(real_y),
+    }
     metrics.update(
         test_digits=len(y_test), parameters=int(rec.model.count_params()), seconds=round(time.time() - start, 1)
     )
@@ -101,6 +118,8 @@ def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
         "canvas_set_pen": rec.verdicts(canvas_inputs(x_test[:PEN_SET], pen=True)[0])[1],
         "style_set": judged["style_set"][1],
         "photo_set": judged["photo_set"][1],
+        "real_pen": judged["real_pen"][1],
+        "real_letters": rec.verdicts(pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0])[1],
         **{name: rec.verdicts(inputs)[1] for name, inputs in non_digit_inputs().items()},
     }
     for name, ok in is_digit.items():
@@ -139,6 +158,10 @@ def print_metrics(metrics: dict) -> None:
         print(f"{name}: {metrics[name]['accuracy']:.2%}, {metrics[name]['refused']} refused")
     if "photo_accuracy" in metrics:
         print(f"photos of paper: {metrics['photo_accuracy']:.2%}")
+    real = metrics.get("real_pen")
+    if real:
+        print(f"real pen drawings ({real['writers']} test writers): {real['accuracy']:.2%}")
+        print("by source:", "  ".join(f"{k}: {v:.2%}" for k, v in real["by_source"].items()))
     print("handwriting styles:", "  ".join(f"{k}: {v:.2%}" for k, v in metrics["style_accuracy"].items()))
     figures = metrics.get("calibration")
     if figures:

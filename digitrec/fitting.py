@@ -31,6 +31,8 @@ from digitrec.preprocess import from_uint8
 from digitrec.render import render_number, render_shape
 from digitrec.styles import TEMPLATES, THIN_PEN, render_template
 from digitrec.training import TrainConfig, load_corrections, split_corrections, split_train_val
+from digitrec.unipen import inputs as pen_inputs
+from digitrec.unipen import rows as pen_rows
 from digitrec.weights import WEIGHTS
 
 # Share of each kind of validation digit allowed to be called "not a digit". Validation digits
@@ -46,6 +48,10 @@ FIT_STYLES, VAL_STYLES = 150, 40  # renderings per handwriting style for the det
 # written by hand are drawn like them, and without them thin, straight ones were flagged.
 FIT_THIN = 150
 FIT_PHOTOS = 2_000  # digits photographed on paper, for the detector
+# Real pen handwriting (digitrec.unipen): each training writer's digit drawn this many times for the
+# detector, each validation writer's for the threshold; and the training writers' letters and symbols
+# (those no hand makes like a digit), each drawn once, among the non-digits.
+FIT_REAL_PEN, VAL_REAL_PEN, FIT_REAL_LETTERS = 2, 4, 1
 FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
 # Non-digits the detector learns from: renderings per letter in a font, per shape, per letter
 # written by hand in pen (the most like a drawn digit, so more of them), and digit pairs.
@@ -163,8 +169,10 @@ def fit_for(rec: Recognizer) -> Calibration:
     thin_rng = np.random.default_rng(FIT_SEED + 8)
     thin = normalized(render_template(name, thin_rng, pen=THIN_PEN) for name in TEMPLATES for _ in range(FIT_THIN))
     thin_y = np.repeat([digit for digit, _ in TEMPLATES.values()], FIT_THIN).astype(np.uint8)
+    real, real_y = pen_inputs(pen_rows("digits", "train"), FIT_REAL_PEN, FIT_SEED + 9)
     drawn = np.concatenate(
         [
+            real,
             canvas_inputs(canvas_digits[:half], seed=FIT_SEED)[0],
             canvas_inputs(canvas_digits[half:], seed=FIT_SEED + 2, pen=True)[0],
             styled,
@@ -173,7 +181,7 @@ def fit_for(rec: Recognizer) -> Calibration:
         ]
     )
     drawn_y = np.concatenate(
-        [y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y, spare_y[-FIT_PHOTOS:], thin_y]
+        [real_y, y_train[TRAIN_PLAIN : TRAIN_PLAIN + TRAIN_CANVAS], styled_y, spare_y[-FIT_PHOTOS:], thin_y]
     )
     val_plain = from_uint8(x_val)
     val_novelty = {
@@ -182,6 +190,7 @@ def fit_for(rec: Recognizer) -> Calibration:
         "pen": canvas_inputs(x_val, seed=FIT_SEED + 3, pen=True)[0],
         "styles": style_inputs_of(x_val[VAL_STYLED_FROM:], y_val[VAL_STYLED_FROM:], VAL_STYLES, FIT_SEED + 5)[0],
         "photos": photo_inputs(x_val, seed=FIT_SEED + 7),
+        "real_pen": pen_inputs(pen_rows("digits", "val"), VAL_REAL_PEN, FIT_SEED + 10)[0],
     }
     # Pairs of training digits squeezed into one box: not one digit (what a missed cut between
     # two touching digits looks like). Digits the statistics do not use.
@@ -190,6 +199,7 @@ def fit_for(rec: Recognizer) -> Calibration:
     others = non_digit_inputs(
         FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False, per_hand_letter=FIT_HAND_LETTERS
     )
+    others["real_letters"] = pen_inputs(pen_rows("characters", "train"), FIT_REAL_LETTERS, FIT_SEED + 11)[0]
     others["objects"] = normalized(render_shape(kind, rng) for kind in OBJECT_SHAPES for _ in range(FIT_OBJECTS))
     if saved.get("extra_data"):  # visitors' "not a digit" corrections (those training did not hold out)
         fitted, _ = split_corrections(load_corrections(saved["extra_data"])[0], saved.get("holdout", 0.2))

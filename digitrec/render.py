@@ -264,6 +264,18 @@ def render_number(
     return paint(alpha, style)
 
 
+def pen_mask(size: tuple[int, int], strokes, width: float) -> Image.Image:
+    """An ink mask ('L', 255 = ink) of polylines given in pixels, drawn as a drawing app's round brush draws them."""
+    mask = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(mask)
+    for stroke in strokes:
+        pts = [(float(x), float(y)) for x, y in stroke]
+        draw.line(pts, fill=PIXEL_MAX, width=int(width), joint="curve")
+        for x, y in (pts[0], pts[-1]):
+            draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=PIXEL_MAX)
+    return mask
+
+
 def draw_strokes(strokes, size=(400, 400), width=24, ink="black", paper="white", mode="RGB") -> Image.Image:
     """A drawing made of polyline strokes given in 0-1 coordinates, like a person's pen strokes."""
     img = Image.new(mode, size, paper)

@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.preprocess import normalize
 from digitrec.render import STYLES as COLOURS
-from digitrec.render import paint, render_on_canvas, retraceable
+from digitrec.render import paint, pen_mask, render_on_canvas, retraceable
 
 Stroke = list[tuple[float, float]]
 # Canvas sides (px) for training renderings and for the test set: disjoint ranges, so the
@@ -280,13 +280,8 @@ def _pen_drawing(
     scale = side * _u(rng, 0.45, 0.8)
     offset = (side - scale) * rng.uniform(0.1, 0.9, 2)
     width = max(2, int(scale * _u(rng, *pen)))
-    mask = Image.new("L", (side, side), 0)
-    draw = ImageDraw.Draw(mask)
-    for stroke in strokes:
-        pts = [(offset[0] + x * scale, offset[1] + y * scale) for x, y in stroke]
-        draw.line(pts, fill=PIXEL_MAX, width=width, joint="curve")
-        for x, y in (pts[0], pts[-1]):
-            draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=PIXEL_MAX)
+    pixels = [[(offset[0] + x * scale, offset[1] + y * scale) for x, y in stroke] for stroke in strokes]
+    mask = pen_mask((side, side), pixels, width)
     return paint(mask, COLOURS[int(rng.integers(len(COLOURS)))])
 
 

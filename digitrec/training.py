@@ -25,6 +25,8 @@ from digitrec.data import load_mnist, read_corrections
 from digitrec.hub import pull_dataset
 from digitrec.preprocess import from_uint8
 from digitrec.styles import as_batch, style_inputs
+from digitrec.unipen import inputs as pen_inputs
+from digitrec.unipen import rows as pen_rows
 from digitrec.weights import MODEL_FILES, WEIGHTS, read_info
 
 
@@ -35,7 +37,7 @@ class TrainConfig:
     arch: str = "resnet"  # the product model; "cnn2" and "mlp" are the seed baselines
     width: int = 32  # base channel count: 474k parameters, under the 500k budget
     dropout: float = 0.3  # before the classifier; the conv stack is regularized by BN + augmentation
-    epochs: int = 25  # fits the 90-minute budget on 2 CPU cores (weights/training.json); cosine decay ends here
+    epochs: int = 20  # with the real pen digits, fits the 90-minute budget on 2 CPU cores; cosine decay ends here
     batch_size: int = 128  # large enough for stable BN statistics, small enough for many updates
     optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch
@@ -56,6 +58,7 @@ class TrainConfig:
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     more_of: str = "flag_one=1000"  # extra renderings of templates, "name=count,...": long-flag ones were read as 7
+    real_pen: int = 4  # drawings of each training writer's real digit (data/unipen): 5,400 digits, 22% of an epoch
     val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
@@ -183,6 +186,23 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
     return inputs, labels
 
 
+REAL_PEN_SEEDS = {"train": 300, "val": 400}  # offsets to the config's seed for drawing each split's real digits
+
+
+def real_pen_mix(split: str, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """The real pen digits of ``split``'s writers (:mod:`digitrec.unipen`), each drawn ``cfg.real_pen`` times
+    as a client sends it and normalized; ``None`` when the config asks for none. A smoke run (``cfg.limit``)
+    takes as many digits as it takes MNIST digits."""
+    if not cfg.real_pen:
+        return None
+    samples = pen_rows("digits", split)
+    if cfg.limit:
+        samples = samples[: cfg.limit if split == "train" else max(cfg.limit // 10, 1)]
+    inputs, labels = pen_inputs(samples, cfg.real_pen, cfg.seed + REAL_PEN_SEEDS[split])
+    print(f"real pen digits ({split} writers): {len(inputs)} drawings of {len(samples)} digits")
+    return inputs, labels
+
+
 def parse_more_of(text: str) -> dict[str, int]:
     """``--more-of``'s ``"name=count,..."`` as ``{name: count}`` (the names are checked by ``style_inputs``)."""
     out = {}
@@ -245,6 +265,7 @@ def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_correction
 
     (x_tr, y_tr), (x_val, y_val) = train, val
     inputs, labels = _with(to_model_input(x_tr), y_tr, style_mix(train, cfg))
+    inputs, labels = _with(inputs, labels, real_pen_mix("train", cfg))
     # Repeated so that a few hundred real drawings weigh as extra_share of an epoch beside 60,000 digits,
     # and as much in the validation loss that picks the checkpoint.
     inputs, labels = _mix(inputs, labels, corrections, cfg.extra_share)
@@ -258,6 +279,7 @@ def make_datasets(train, val, cfg: TrainConfig, corrections=None, val_correction
     # Validation digits drawn in the same styles (their own seed): the validation loss that picks
     # the checkpoint and stops early then measures drawings, not only MNIST's scans.
     val_inputs, val_labels = _with(to_model_input(x_val), y_val, style_mix(val, cfg, cfg.val_styles, seed=200))
+    val_inputs, val_labels = _with(val_inputs, val_labels, real_pen_mix("val", cfg))
     val_inputs, val_labels = _mix(val_inputs, val_labels, val_corrections, cfg.extra_share)
     val_ds = tf.data.Dataset.from_tensor_slices((val_inputs, val_labels)).batch(512)
     return train_ds, val_ds

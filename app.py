@@ -25,7 +25,7 @@ from digitrec.explain import Explainer
 from digitrec.feedback import LABELS, FeedbackStore
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer
-from digitrec.limits import HEAVY_WORKERS, MAX_FILE_BYTES, QUEUE_SIZE, WORKERS
+from digitrec.limits import HEAVY_WORKERS, MAX_FILE_BYTES, QUEUE_SIZE, SESSIONS_KEPT, WORKERS
 from digitrec.serving import (
     DRAW_PROMPT,
     FEEDBACK_ASK,
@@ -38,6 +38,7 @@ from digitrec.serving import (
     UPLOAD_PROMPT,
     Inside,
     Shown,
+    address_of,
     api_predict,
     api_predict_number,
     api_recognize,
@@ -158,7 +159,8 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
         for button, label in zip(answers, LABELS, strict=True):
 
             def correct(value, request: gr.Request, label=label):
-                return show_correction(feedback, rec, drawing(value), label, request.session_hash or "")
+                session, address = request.session_hash or "", address_of(request)
+                return show_correction(feedback, rec, drawing(value), label, session, address)
 
             button.click(correct, sketch, correction, **private, **LIGHT)
         # Loading an example does not fire the Sketchpad's change event: recognize it on click.
@@ -210,7 +212,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
 
         def report(value, file, label, request: gr.Request):
             image = uploaded_file(file) if file is not None else api_value(value)
-            return api_report(feedback, rec, image, label, request.session_hash or "")
+            return api_report(feedback, rec, image, label, request.session_hash or "", address_of(request))
 
         gr.Button(visible=False).click(
             report,
@@ -231,6 +233,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     block = not launch_kwargs.pop("prevent_thread_lock", False)
     started = demo.launch(
         max_file_size=MAX_FILE_BYTES,
+        state_session_capacity=SESSIONS_KEPT,
         show_error=True,
         css=CSS,
         js=f"() => {{ {PAGE_JS}\nwindow.digitrec.setup(); }}",

@@ -10,7 +10,7 @@ import contextlib
 import ctypes
 import json
 import logging
-import re
+import os
 import threading
 import time
 from pathlib import Path
@@ -18,24 +18,75 @@ from typing import Any
 
 import anyio
 import gradio as gr
+from gradio.utils import get_upload_folder
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from digitrec.limits import (
+    BLOB_STORE_BYTES,
+    BLOB_STORE_ENTRIES,
+    BODY_IDLE_S,
     CACHE_MAX_AGE_S,
     CACHE_MAX_BYTES,
+    CACHE_MAX_FILES,
     CACHE_SWEEP_S,
+    EVENT_BURST_PER_ADDRESS,
+    EVENT_BURST_PER_SESSION,
+    EVENTS_PER_ADDRESS,
+    EVENTS_PER_SESSION,
+    IN_FLIGHT_BYTES,
+    JSON_BODY_BYTES,
     MAX_FILE_BYTES,
+    MAX_JSON_DEPTH,
     MAX_LAYERS,
     MAX_UPLOAD_FILES,
+    MAX_VALUE_CHARS,
+    UPLOAD_BODY_BYTES,
 )
 
 log = logging.getLogger(__name__)
 
-FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/component_server")
-IN_FLIGHT_BYTES = 64 * 1024 * 1024  # request bodies held at once, all clients together
+FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/component_server")  # multipart forms; every other POST is JSON
 CALL_ROUTE = "/gradio_api/call/"  # the documented HTTP route: POST /gradio_api/call/NAME
-CALL_BODY_BYTES = 1024 * 1024  # a call names uploaded files; it carries no image itself
-MAX_VALUE_CHARS = 4096  # the longest path Linux accepts
-BLOB_STORE_BYTES = 64 * 1024 * 1024  # Sketchpad images waiting for their event, all visitors together
+EVENT_ROUTES = ("/gradio_api/queue/join", CALL_ROUTE)  # each POST starts work on the server
+# Gradio 6 runs /gradio_api/run/NAME off the queue (no concurrency limit, no queue size) when not on a Space.
+RUN_ROUTE = "/gradio_api/run/"
+TRUST_PROXY_ENV = "DIGITREC_TRUST_PROXY"  # "1": behind a proxy of your own that sets X-Forwarded-For
+
+
+def client_address(headers: dict[bytes, bytes], peer: str, environ=os.environ) -> str:
+    """The address a request came from, as the client cannot choose it: on a Space (``SPACE_ID`` set) or
+    with ``DIGITREC_TRUST_PROXY=1``, the first address of the proxy's ``X-Forwarded-For``; otherwise the
+    peer itself (a client could write any ``X-Forwarded-For`` of its own)."""
+    if environ.get("SPACE_ID") or environ.get(TRUST_PROXY_ENV) == "1":
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return peer
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` a second on average, ``burst`` at once. Keys idle long enough to
+    have refilled are forgotten, so memory stays bounded however many keys come."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._buckets) > 4096:
+                full = self.burst / self.rate
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            return True
 
 
 def raw_sketchpad(component: gr.Sketchpad):
@@ -74,123 +125,330 @@ def uploaded_file(payload: Any) -> Any:
 class BlobStore(dict):
     """``gradio.ImageEditor.blob_storage`` with a bound: images the page sent ahead of an event,
     by id. Gradio keeps them until that event arrives, so ids that never get an event would
-    pile up; past :data:`BLOB_STORE_BYTES` the oldest go."""
+    pile up; past :data:`BLOB_STORE_ENTRIES` drawings or :data:`BLOB_STORE_BYTES` the oldest go.
+    Each entry's size is kept beside it, so an insert costs the same however many are stored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sizes: dict = {}
 
     def __setitem__(self, key, value) -> None:
-        super().pop(key, None)
+        self.pop(key, None)
         super().__setitem__(key, value)
-        while len(self) > 1 and sum(_blob_bytes(v) for v in self.values()) > BLOB_STORE_BYTES:
-            super().pop(next(iter(self)))
+        self._sizes[key] = _blob_bytes(value)
+        total = sum(self._sizes.values())
+        while len(self) > 1 and (len(self) > BLOB_STORE_ENTRIES or total > BLOB_STORE_BYTES):
+            total -= self._sizes.get(next(iter(self)), 0)
+            self.pop(next(iter(self)))
+
+    def pop(self, key, *default):
+        self._sizes.pop(key, None)
+        return super().pop(key, *default)
 
 
 def _blob_bytes(blobs) -> int:
     parts = [blobs.background, blobs.composite, *blobs.layers]
-    return sum(len(p) for p in parts if isinstance(p, (bytes, bytearray)))
+    return sum(len(p) for p in parts if isinstance(p, (bytes, bytearray))) + 64 * len(blobs.layers)
 
 
 class RequestLimits:
-    """ASGI middleware: bounds the routes that take files, and checks calls, before any handler runs.
+    """ASGI middleware: every POST body is received, bounded, parsed and checked before any handler runs.
 
-    ``/gradio_api/upload`` and ``/gradio_api/component_server`` (where the Sketchpad sends its
-    images) accept up to 1,000 files of ``max_file_size`` each in Gradio 6. Here a request may
-    carry at most :data:`MAX_UPLOAD_FILES` files and their bytes, and a Sketchpad image's layer
-    index must be below :data:`MAX_LAYERS` (Gradio grows a list to any index it is sent). After
-    each upload the cache is swept (:func:`sweep_cache`), at most once a second. A call
-    (``POST /gradio_api/call/NAME``) may be at most :data:`CALL_BODY_BYTES` and must send its input.
+    * Size: an upload or Sketchpad image request (:data:`FILE_ROUTES`) may be
+      :data:`~digitrec.limits.UPLOAD_BODY_BYTES`, any other POST (``/queue/join``, ``/call/``, ``/run/``)
+      :data:`~digitrec.limits.JSON_BODY_BYTES`: Gradio 6 reads either whole, with no cap of its own.
+    * Time: a body that sends nothing for :data:`~digitrec.limits.BODY_IDLE_S` is cut off (HTTP 408).
+    * Memory: the bytes actually received, all requests together, stay under
+      :data:`~digitrec.limits.IN_FLIGHT_BYTES` (HTTP 503 past it); a declared length reserves nothing.
+    * Forms are parsed with python-multipart, the parser Gradio itself uses, so a field's spelling
+      (``Name=``, ``FileName=``) cannot hide it: at most :data:`MAX_UPLOAD_FILES` files, and a Sketchpad
+      image's layer index below :data:`MAX_LAYERS` (Gradio 6's ``accept_blobs`` grows a list to any index).
+    * Rate: each page (session) and each address may start only so many events a second, in bursts of so
+      many (:mod:`digitrec.limits`): one client cannot fill the queue that every visitor shares.
+    * JSON is parsed too: at most :data:`~digitrec.limits.MAX_JSON_DEPTH` deep, strings of at most
+      :data:`~digitrec.limits.MAX_VALUE_CHARS` (Gradio keeps a session's values and echoes bad paths), and a
+      call (``POST /gradio_api/call/NAME``) must send its input.
+
+    After each upload the cache is swept (:func:`sweep_cache`), at most once a second.
     """
 
     def __init__(self, app, sweep=None) -> None:
         self.app, self.sweep, self._last_sweep, self._in_flight = app, sweep, 0.0, 0
+        self.per_address = RateLimiter(EVENTS_PER_ADDRESS, EVENT_BURST_PER_ADDRESS)
+        self.per_session = RateLimiter(EVENTS_PER_SESSION, EVENT_BURST_PER_SESSION)
 
     async def __call__(self, scope, receive, send) -> None:
-        path = scope.get("path", "")
-        is_call = CALL_ROUTE in path
-        if scope["type"] != "http" or scope.get("method") != "POST" or not (path.endswith(FILE_ROUTES) or is_call):
+        if scope["type"] != "http" or scope.get("method") != "POST":
             return await self.app(scope, receive, send)
-        cap = CALL_BODY_BYTES if is_call else MAX_UPLOAD_FILES * MAX_FILE_BYTES + 64 * 1024
+        path = scope.get("path", "").rstrip("/")
+        files = path.endswith(FILE_ROUTES)
+        cap = UPLOAD_BODY_BYTES if files else JSON_BODY_BYTES
         too_large = (
-            f"request too large: at most {cap // 2**20} MB"
-            if is_call
-            else f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each"
+            f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each"
+            if files
+            else f"request too large: at most {cap // 1024} KB; upload images to /gradio_api/upload, send their paths"
         )
-        length = dict(scope.get("headers", [])).get(b"content-length")
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        if path.startswith(RUN_ROUTE):
+            return await _refuse(send, 404, f"{path} is not served: call /gradio_api/call/NAME, as the README shows")
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             return await _refuse(send, 413, too_large)
-        # Bodies held at once are bounded too: a flood of uploads waits its turn or is told to retry.
-        claim = int(length) if length is not None else cap
-        if self._in_flight + claim > IN_FLIGHT_BYTES:
-            return await _refuse(send, 503, "the server is receiving too many files at once; retry in a moment")
-        self._in_flight += claim
+        held = 0
         try:
-            await self._forward(scope, receive, send, path, is_call, cap, too_large)
+            chunks, size = [], 0
+            while True:
+                with anyio.move_on_after(BODY_IDLE_S) as waited:
+                    message = await receive()
+                if waited.cancelled_caught:
+                    return await _refuse(send, 408, f"the request body stalled for {BODY_IDLE_S:.0f} s; send it again")
+                if message["type"] == "http.disconnect":
+                    return None
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > cap:
+                    return await _refuse(send, 413, too_large)
+                if self._in_flight + len(chunk) > IN_FLIGHT_BYTES:
+                    return await _refuse(send, 503, "the server is receiving too many files at once; retry in a moment")
+                self._in_flight += len(chunk)
+                held += len(chunk)
+                chunks.append(chunk)
+                if not message.get("more_body"):
+                    break
+            body = b"".join(chunks)
+            del chunks
+            if files:
+                problem = _form_problem(body, headers.get(b"content-type", b""))
+            else:
+                problem = _json_problem(path, body, headers.get(b"content-type", b""))
+            if not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
+                problem = self._rate_problem(scope, headers, body)
+            if problem:
+                return await _refuse(send, *problem)
+            await self.app(scope, _replay(body, receive), send)
         finally:
-            self._in_flight -= claim
+            self._in_flight -= held
         if self.sweep is not None and path.endswith("/upload") and time.monotonic() - self._last_sweep > 1:
             self._last_sweep = time.monotonic()
-            await anyio.to_thread.run_sync(self.sweep)
+            threading.Thread(target=self.sweep, name="digitrec-upload-sweep", daemon=True).start()
 
-    async def _forward(self, scope, receive, send, path, is_call, cap, too_large) -> None:
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > cap:
-                return await _refuse(send, 413, too_large)
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-        del chunks
-        problem = _call_problem(path, body) if is_call else _files_problem(body)
-        if problem:
-            return await _refuse(send, *problem)
-
-        replayed = False
-
-        async def replay():
-            nonlocal replayed, body
-            if replayed:
-                return await receive()
-            replayed = True
-            message, body = {"type": "http.request", "body": body, "more_body": False}, b""
-            return message
-
-        await self.app(scope, replay, send)
+    def _rate_problem(self, scope, headers: dict, body: bytes) -> tuple[int, str] | None:
+        """Too many events from one address, or from one session of it (see :mod:`digitrec.limits`)."""
+        address = client_address(headers, (scope.get("client") or ("", 0))[0])
+        try:
+            session = str(json.loads(body).get("session_hash") or "")
+        except (ValueError, AttributeError, RecursionError):
+            session = ""
+        if not self.per_session.allow(f"{address} {session}"):
+            return 429, f"too many requests: at most {EVENTS_PER_SESSION:g} a second from one page; slow down"
+        if not self.per_address.allow(address):
+            return 429, f"too many requests: at most {EVENTS_PER_ADDRESS:g} a second from one address; slow down"
+        return None
 
 
-def _files_problem(body: bytes) -> tuple[int, str] | None:
-    files = body.count(b"filename=")
+def _replay(body: bytes, receive):
+    """``receive`` for the app: the body read here, once, then whatever the client sends next."""
+    sent = False
+
+    async def replay():
+        nonlocal sent, body
+        if sent:
+            return await receive()
+        sent = True
+        message, body = {"type": "http.request", "body": body, "more_body": False}, b""
+        return message
+
+    return replay
+
+
+def form_parts(body: bytes, content_type: bytes) -> list[tuple[str, str | None, bytes]]:
+    """The parts of a ``multipart/form-data`` body as ``(field name, file name or None, value)``, read by
+    python-multipart as Gradio reads them; a file's value is left empty.
+
+    Raises:
+        ValueError: the body is not a multipart form.
+    """
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise ValueError("not a multipart form: no boundary")
+    parts: list[tuple[str, str | None, bytes]] = []
+    state = {"field": b"", "value": b"", "headers": {}, "data": bytearray()}
+
+    def on_part_begin():
+        state.update(headers={}, data=bytearray())
+
+    def on_header_field(data, start, end):
+        state["field"] += data[start:end]
+
+    def on_header_value(data, start, end):
+        state["value"] += data[start:end]
+
+    def on_header_end():
+        state["headers"][state["field"].lower()] = state["value"]
+        state.update(field=b"", value=b"")
+
+    def on_part_data(data, start, end):
+        if len(state["data"]) < MAX_VALUE_CHARS:
+            state["data"] += data[start:end]
+
+    def on_part_end():
+        _, options = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        filename = options.get(b"filename")
+        value = b"" if filename is not None else bytes(state["data"])
+        parts.append((name, None if filename is None else filename.decode("utf-8", "replace"), value))
+
+    callbacks = {
+        "on_part_begin": on_part_begin,
+        "on_header_field": on_header_field,
+        "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
+        "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise ValueError(f"not a multipart form: {exc}") from exc
+    return parts
+
+
+def _form_problem(body: bytes, content_type: bytes) -> tuple[int, str] | None:
+    try:
+        parts = form_parts(body, content_type)
+    except ValueError:
+        return 400, "the request must be a multipart form (multipart/form-data) with the files in it"
+    files = sum(filename is not None for _, filename, _ in parts)
     if files > MAX_UPLOAD_FILES:
         return 413, f"too many files in one request: {files}; at most {MAX_UPLOAD_FILES}"
-    index = re.search(rb'name="index"\r\n\r\n([^\r]*)\r\n', body)
-    if (
-        index
-        and index.group(1) not in (b"", b"null")
-        and not (index.group(1).isdigit() and int(index.group(1)) < MAX_LAYERS)
-    ):
-        return 400, f"a Sketchpad may have at most {MAX_LAYERS} layers"
+    for name, _, value in parts:
+        if name == "index" and value not in (b"", b"null") and not (value.isdigit() and int(value) < MAX_LAYERS):
+            return 400, f"a Sketchpad may have at most {MAX_LAYERS} layers"
     return None
 
 
-def _call_problem(path: str, body: bytes) -> tuple[int, str] | None:
-    """A call without its input. Gradio 6 answers ``"data": []`` with a message that names
-    ``<gradio.templates.Sketchpad object at 0x…>``; this says what to send instead."""
-    try:
-        data = json.loads(body).get("data")
-    except (ValueError, AttributeError):
-        return 400, 'the body must be JSON: {"data": [...]}'
-    if isinstance(data, list) and data:
-        longest = max(_strings(data), key=len, default="")
-        if len(longest) > MAX_VALUE_CHARS:  # a path no file system has; Gradio would echo it whole
-            return 400, f"a value of {len(longest):,} characters; file paths and values are at most {MAX_VALUE_CHARS}"
+def _json_problem(path: str, body: bytes, content_type: bytes) -> tuple[int, str] | None:
+    """A JSON body too deep or with an overlong string; a call without its input. Other bodies (forms
+    of Gradio's own routes) pass: their size is already bounded."""
+    is_call = CALL_ROUTE in path + "/"
+    if not is_call and b"json" not in content_type.lower():
         return None
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        return 400, f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels"
+    except ValueError:
+        return 400, 'the body must be JSON: {"data": [...]}'
+    if _depth(payload) > MAX_JSON_DEPTH:
+        return 400, f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels"
+    longest = max((len(s) for s in _strings(payload)), default=0)
+    if longest > MAX_VALUE_CHARS:  # a path no file system has; Gradio would keep it and echo it whole
+        return 400, f"a value of {longest:,} characters; file paths and values are at most {MAX_VALUE_CHARS}"
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if is_call and not (isinstance(data, list) and data):
+        return _call_problem(path)
+    if not (path.startswith(EVENT_ROUTES) or is_call) or not isinstance(data, list):
+        return None
+    for item in _file_data(data):
+        where = item.get("path")
+        if where is None and isinstance(item.get("url"), str):
+            continue  # Gradio fetches these itself, refusing private addresses
+        if not isinstance(where, str) or "\x00" in where or not _in_cache(where):
+            return 400, (
+                "a file path must be one that /gradio_api/upload returned: upload the image first "
+                "(gradio_client's handle_file does) and send that path"
+            )
+    if is_call and not _shaped_for(path, data):
+        return _call_problem(path)
+    return None
+
+
+def _file_data(value):
+    """Every dict in ``value`` that names a file (Gradio's FileData: a ``path`` or a ``url``)."""
+    if isinstance(value, dict):
+        if "path" in value or "url" in value:
+            yield value
+        for item in value.values():
+            yield from _file_data(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _file_data(item)
+
+
+def _in_cache(path: str) -> bool:
+    """Whether ``path`` lies in Gradio's upload folder, where uploads and the app's examples are."""
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return False
+    return real.is_relative_to(os.path.realpath(get_upload_folder()))
+
+
+SKETCH_KEYS = {"background", "layers", "composite", "id"}  # a Sketchpad value (``id``: the page's own blobs)
+# Each documented endpoint's inputs: a Sketchpad value, an uploaded file, text; "?" where None may stand.
+ENDPOINT_INPUTS = {
+    "predict": ("sketch",),
+    "recognize": ("sketch",),
+    "predict_number": ("sketch",),
+    "predict_image": ("file",),
+    "report": ("sketch?", "file?", "text"),
+}
+
+
+def _shaped_for(path: str, data: list) -> bool:
+    """Whether a call's ``data`` has the inputs its endpoint takes (an unknown endpoint is Gradio's to refuse):
+    Gradio 6 would otherwise answer with pydantic's validation report."""
+    kinds = ENDPOINT_INPUTS.get(path.split(CALL_ROUTE, 1)[1].split("/")[0])
+    if kinds is None:
+        return True
+    if len(data) != len(kinds):
+        return False
+    for value, kind in zip(data, kinds, strict=True):
+        if value is None and kind.endswith("?"):
+            continue
+        kind = kind.rstrip("?")
+        if kind == "text" and not isinstance(value, str):
+            return False
+        if kind == "file" and not (isinstance(value, (dict, str))):
+            return False
+        if kind == "sketch" and not (isinstance(value, dict) and set(value) <= SKETCH_KEYS):
+            return False
+        if kind == "sketch" and not isinstance(value.get("layers", []), list):
+            return False
+    return True
+
+
+def _depth(value) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def _call_problem(path: str) -> tuple[int, str]:
+    """A call without its inputs, or with inputs of the wrong kind. Gradio 6 answers ``"data": []`` with a
+    message that names ``<gradio.templates.Sketchpad object at 0x…>``, and a wrong kind with pydantic's
+    report; this says what to send instead."""
     endpoint = path.split(CALL_ROUTE, 1)[1].split("/")[0]
-    wanted = (
-        'an uploaded image file: {"path": ..., "meta": {"_type": "gradio.FileData"}}'
-        if endpoint == "predict_image"
-        else 'a Sketchpad value: {"background": null, "layers": [], "composite": <uploaded image file>}'
-    )
-    return 422, f'/{endpoint} needs "data": [one value], {wanted}; see the API page or the README'
+    file = '{"path": <path from /gradio_api/upload>, "meta": {"_type": "gradio.FileData"}}'
+    sketch = '{"background": null, "layers": [], "composite": <uploaded image file>}'
+    if endpoint == "predict_image":
+        wanted = f'"data": [an uploaded image file: {file}]'
+    elif endpoint == "report":
+        wanted = '"data": [a Sketchpad value or null, an uploaded image file or null, a label "0"-"9" or "not a digit"]'
+    else:
+        wanted = f'"data": [a Sketchpad value: {sketch}] (a single image file goes to /predict_image)'
+    return 422, f"/{endpoint} needs {wanted}; see the API page or the README"
 
 
 def _strings(value):
@@ -216,34 +474,57 @@ async def _refuse(send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_SWEEPING = threading.Lock()  # one sweep at a time: two would race to delete the same files
+
+
 def sweep_cache(
-    blocks: gr.Blocks, folder: str | Path, max_age_s: float = CACHE_MAX_AGE_S, max_bytes: int = CACHE_MAX_BYTES
+    blocks: gr.Blocks,
+    folder: str | Path,
+    max_age_s: float = CACHE_MAX_AGE_S,
+    max_bytes: int = CACHE_MAX_BYTES,
+    max_files: int = CACHE_MAX_FILES,
 ) -> int:
-    """Delete uploads and results older than ``max_age_s``, then the oldest until at most ``max_bytes``
-    remain. Files Gradio must keep (examples, default values) stay. Returns how many were deleted."""
+    """Delete uploads and results older than ``max_age_s``, then the oldest until at most ``max_bytes`` and
+    ``max_files`` remain. Files Gradio must keep (examples, default values) stay. Returns how many were
+    deleted; 0 at once when another sweep is running.
+
+    This is ``gr.Blocks(delete_cache=(frequency, age))`` with a cap on bytes and files, which Gradio 6's
+    own sweep lacks: a flood of uploads inside the age limit would otherwise fill the disk.
+    """
+    if not _SWEEPING.acquire(blocking=False):
+        return 0
+    try:
+        return _sweep(blocks, folder, max_age_s, max_bytes, max_files)
+    finally:
+        _SWEEPING.release()
+
+
+def _sweep(blocks, folder, max_age_s: float, max_bytes: int, max_files: int) -> int:
     keep = set()
     for block in blocks.blocks.values():
         keep.update(str(p) for p in getattr(block, "keep_in_cache", ()))
     files = []
-    for path in Path(folder).rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink() and str(path) not in keep:
-                stat = path.stat()
+    # os.walk skips a folder that vanishes under it (another process, Gradio itself), where Path.rglob raises.
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                stat = os.lstat(path)
+            except OSError:
+                continue
+            if path not in keep and not os.path.islink(path):
                 files.append((stat.st_mtime, stat.st_size, path))
-        except OSError:
-            continue
     files.sort()
     release_freed_memory()
-    now, total, deleted = time.time(), sum(size for _, size, _ in files), 0
+    now, total, count, deleted = time.time(), sum(size for _, size, _ in files), len(files), 0
     for mtime, size, path in files:
-        if now - mtime <= max_age_s and total <= max_bytes:
+        if now - mtime <= max_age_s and total <= max_bytes and count <= max_files:
             break
         with contextlib.suppress(OSError):
-            path.unlink()
-            total -= size
-            deleted += 1
+            os.unlink(path)
+            total, count, deleted = total - size, count - 1, deleted + 1
             with contextlib.suppress(OSError):
-                path.parent.rmdir()  # Gradio keeps each file in a folder of its own
+                os.rmdir(os.path.dirname(path))  # Gradio keeps each file in a folder of its own
     return deleted
 
 

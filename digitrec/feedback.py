@@ -7,17 +7,21 @@ without custom code::
     feedback/data/2026-11-22T14/3f2c….png          the drawing as the visitor made it
     feedback/data/2026-11-22T14/metadata.jsonl     {"file_name": "3f2c….png", "label": "4", "input": [[…]], …}
 
-Rows go into one folder per UTC hour, so a folder that has been pushed never changes
-again and can be pruned locally without losing rows on the Hub. With a dataset repo
+Rows go into one folder per UTC hour. A folder is deleted locally only when every file in it has
+reached the Hub as it is now; when nothing can go, a new correction is refused rather than
+an old one lost. The same drawing sent again from the same address replaces its row's label. With a dataset repo
 configured, a ``huggingface_hub.CommitScheduler`` pushes the folder every few minutes and
 once more at exit; while the Hub is unreachable the corrections wait on disk.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
+import os
+import secrets
 import shutil
 import threading
 import time
@@ -34,15 +38,15 @@ from digitrec.constants import CLASS_NAMES, NOT_A_DIGIT
 from digitrec.data import METADATA
 from digitrec.hub import FEEDBACK_REPO_ENV
 from digitrec.inference import Recognition
-from digitrec.limits import FEEDBACK_MAX_BYTES, FEEDBACK_PER_MINUTE
+from digitrec.limits import FEEDBACK_IMAGE_SIDE, FEEDBACK_MAX_BYTES, FEEDBACK_PER_MINUTE
 from digitrec.preprocess import PreprocessError
 
 log = logging.getLogger(__name__)
 
 LABELS = (*CLASS_NAMES, NOT_A_DIGIT)  # what a visitor may say a drawing was
-DIR_ENV, EVERY_ENV = "DIGITREC_FEEDBACK_DIR", "DIGITREC_FEEDBACK_EVERY"
+DIR_ENV, EVERY_ENV, SALT_ENV = "DIGITREC_FEEDBACK_DIR", "DIGITREC_FEEDBACK_EVERY", "DIGITREC_FEEDBACK_SALT"
 DEFAULT_DIR, DEFAULT_EVERY_MIN = "feedback", 5.0
-RATE_SESSIONS = 1024  # sessions remembered for the rate limit before the quiet ones are dropped
+RATE_SESSIONS = 1024  # addresses and sessions remembered for the rate limit before the quiet ones are dropped
 
 
 class FeedbackError(PreprocessError):
@@ -70,14 +74,30 @@ class FeedbackStore:
         every_minutes: how often the folder is pushed.
     """
 
-    def __init__(self, folder: str | Path, repo_id: str | None = None, every_minutes: float = DEFAULT_EVERY_MIN):
+    def __init__(
+        self,
+        folder: str | Path,
+        repo_id: str | None = None,
+        every_minutes: float = DEFAULT_EVERY_MIN,
+        salt: str | None = None,
+    ):
         self.folder = Path(folder)
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
         self.repo_id, self.every = repo_id, every_minutes
+        # The salt keeps a row's origin from naming its address: it never goes into the dataset. Without
+        # $DIGITREC_FEEDBACK_SALT (a Space secret) it is new each start, and origins match within one run only.
+        self._salt = salt or secrets.token_hex(16)
         self.scheduler: CommitScheduler | None = None
         self._lock = threading.Lock()  # when no scheduler holds one
-        self._recent: dict[str, deque] = defaultdict(deque)  # each session's corrections in the last minute
+        self._recent: dict[str, deque] = defaultdict(deque)  # each address's and session's corrections
         self._rate_lock = threading.Lock()
+        # Where each (origin, drawing) pair is kept, so that the same drawing from the same origin is one row.
+        self._rows: dict[tuple[str, str], Path] = {}
+        self._bytes = 0
+        for shard in self._shards():
+            for row in _rows_in(shard):
+                self._rows[row.get("origin", ""), row.get("input_sha256", "")] = shard
+            self._bytes += _size(shard)
         if repo_id:
             self._start_scheduler()
 
@@ -85,7 +105,8 @@ class FeedbackStore:
     def from_environment(cls, environ) -> FeedbackStore:
         """The store the app's settings describe (``DIGITREC_FEEDBACK_DIR``, ``_REPO``, ``_EVERY``)."""
         every = float(environ.get(EVERY_ENV) or DEFAULT_EVERY_MIN)
-        return cls(environ.get(DIR_ENV) or DEFAULT_DIR, environ.get(FEEDBACK_REPO_ENV) or None, every)
+        folder, repo = environ.get(DIR_ENV) or DEFAULT_DIR, environ.get(FEEDBACK_REPO_ENV) or None
+        return cls(folder, repo, every, environ.get(SALT_ENV) or None)
 
     @property
     def where(self) -> str:
@@ -99,36 +120,73 @@ class FeedbackStore:
         model: str,
         session: str = "",
         revision: str = "local",
+        address: str = "",
     ) -> str:
         """Keep one correction; returns its image's path inside the folder.
 
+        The same drawing sent again from the same address replaces its row (the last answer wins).
+
+        Args:
+            drawing, result: the drawing as the visitor made it, and what the model made of it.
+            label: a digit or "not a digit".
+            model, revision: which model answered.
+            session: the visitor's session, a second key for the rate limit.
+            address: the client's address (as the Space's proxy reports it), the first key for the rate
+                limit; stored only as a salted hash, the row's ``origin``.
+
         Raises:
-            FeedbackError: ``label`` is not a digit or "not a digit", or the session sent too many.
+            FeedbackError: ``label`` is not a digit or "not a digit", the address or session sent too many,
+                or the folder is full of corrections not yet pushed.
         """
         label = label_of(label)
-        self._check_rate(session)
-        now = datetime.now(UTC)
-        shard = self.folder / "data" / now.strftime("%Y-%m-%dT%H")
-        name = f"{uuid.uuid4().hex}.png"
+        origin = hashlib.sha256((self._salt + address).encode()).hexdigest()[:16]
+        self._check_rate("address " + origin, "session " + session)
+        drawing = drawing.copy()
+        drawing.thumbnail((FEEDBACK_IMAGE_SIDE, FEEDBACK_IMAGE_SIDE))  # a drawing needs no 39 MP image
         buf = io.BytesIO()
         drawing.save(buf, format="PNG")
+        pixels = np.rint(result.input * 255).astype(np.uint8)
+        key = (origin, hashlib.sha256(pixels.tobytes()).hexdigest())
+        now = datetime.now(UTC)
+        name = f"{uuid.uuid4().hex}.png"
         row = {
             "file_name": name,
             "label": label,
             "predicted": result.digit,
             "is_digit": result.is_digit,
             "probabilities": [round(result.probabilities[c], 6) for c in CLASS_NAMES],
-            "input": np.rint(result.input * 255).astype(int).tolist(),  # the 28x28 the model saw, 0-255
+            "input": pixels.astype(int).tolist(),  # the 28x28 the model saw, 0-255
+            "input_sha256": key[1],
+            "origin": origin,
             "model": model,
             "model_revision": revision,
             "timestamp": now.isoformat(timespec="seconds"),
         }
         with self._guard():
+            earlier = self._rows.get(key)
+            if earlier is not None and earlier.is_dir():
+                return self._relabel(earlier, key, label, now)
+            line = json.dumps(row) + "\n"
+            self._make_room(len(buf.getvalue()) + len(line))
+            shard = self.folder / "data" / now.strftime("%Y-%m-%dT%H")
             shard.mkdir(parents=True, exist_ok=True)
             (shard / name).write_bytes(buf.getvalue())
             with open(shard / METADATA, "a") as f:
-                f.write(json.dumps(row) + "\n")
-        self._prune()
+                f.write(line)
+            self._rows[key] = shard
+            self._bytes += len(buf.getvalue()) + len(line)
+        return str((shard / name).relative_to(self.folder))
+
+    def _relabel(self, shard: Path, key: tuple[str, str], label: str, now: datetime) -> str:
+        """Give the row of ``key`` in ``shard`` the new ``label``; its image's path."""
+        rows = _rows_in(shard)
+        name = ""
+        for row in rows:
+            if (row.get("origin", ""), row.get("input_sha256", "")) == key:
+                row["label"], row["timestamp"], name = label, now.isoformat(timespec="seconds"), row["file_name"]
+        tmp = shard / (METADATA + ".tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        os.replace(tmp, shard / METADATA)
         return str((shard / name).relative_to(self.folder))
 
     def push_now(self, timeout: float = 60) -> None:
@@ -153,31 +211,53 @@ class FeedbackStore:
     def _guard(self):
         return self.scheduler.lock if self.scheduler is not None else self._lock
 
-    def _check_rate(self, session: str) -> None:
+    def _check_rate(self, *keys: str) -> None:
+        """At most :data:`FEEDBACK_PER_MINUTE` corrections a minute for each of ``keys`` (an address, a session)."""
         now = time.monotonic()
         with self._rate_lock:
-            if len(self._recent) > RATE_SESSIONS:  # sessions silent for a minute are forgotten: memory stays bounded
+            if len(self._recent) > RATE_SESSIONS:  # keys silent for a minute are forgotten: memory stays bounded
                 for quiet in [k for k, times in self._recent.items() if now - times[-1] > 60]:
                     del self._recent[quiet]
-            recent = self._recent[session]
-            while recent and now - recent[0] > 60:
-                recent.popleft()
-            if len(recent) >= FEEDBACK_PER_MINUTE:
-                raise FeedbackError(f"at most {FEEDBACK_PER_MINUTE} corrections a minute; try again shortly")
-            recent.append(now)
+            for key in keys:
+                recent = self._recent[key]
+                while recent and now - recent[0] > 60:
+                    recent.popleft()
+                if len(recent) >= FEEDBACK_PER_MINUTE:
+                    raise FeedbackError(f"at most {FEEDBACK_PER_MINUTE} corrections a minute; try again shortly")
+            for key in keys:
+                self._recent[key].append(now)
 
-    def _prune(self) -> None:
-        """Above :data:`FEEDBACK_MAX_BYTES`, delete whole hour folders, those already pushed first, oldest first."""
-        with self._guard():
-            shards = sorted(p for p in (self.folder / "data").iterdir() if p.is_dir())
-            sizes = {s: sum(f.stat().st_size for f in s.iterdir()) for s in shards}
-            total = sum(sizes.values())
-            if total <= FEEDBACK_MAX_BYTES:
-                return
-            pushed = set(self.scheduler.last_uploaded) if self.scheduler is not None else set()
-            done = [s for s in shards if all(f in pushed for f in s.iterdir())]
-            for shard in done + [s for s in shards if s not in done]:
-                if total <= FEEDBACK_MAX_BYTES or shard == shards[-1]:  # the current hour stays
-                    break
+    def _shards(self) -> list[Path]:
+        return sorted(p for p in (self.folder / "data").iterdir() if p.is_dir())
+
+    def _make_room(self, needed: int) -> None:
+        """Keep the folder under :data:`FEEDBACK_MAX_BYTES` with ``needed`` more bytes: delete hours already
+        pushed, oldest first; never one that is not. Called with the guard held.
+
+        Raises:
+            FeedbackError: still no room; nothing was deleted that has not reached the dataset repo.
+        """
+        if self._bytes + needed <= FEEDBACK_MAX_BYTES:
+            return
+        pushed = dict(self.scheduler.last_uploaded) if self.scheduler is not None else {}
+        for shard in self._shards():
+            if self._bytes + needed <= FEEDBACK_MAX_BYTES:
+                break
+            # Pushed as it is now: a row relabelled since its push has not reached the repo.
+            if all(pushed.get(f.resolve()) == f.stat().st_mtime for f in shard.iterdir()):
+                self._bytes -= _size(shard)
                 shutil.rmtree(shard, ignore_errors=True)
-                total -= sizes[shard]
+                self._rows = {k: v for k, v in self._rows.items() if v != shard}
+        if self._bytes + needed > FEEDBACK_MAX_BYTES:
+            raise FeedbackError("the corrections store is full until it is pushed to the Hub; try again later")
+
+
+def _rows_in(shard: Path) -> list[dict]:
+    metadata = shard / METADATA
+    if not metadata.is_file():
+        return []
+    return [json.loads(line) for line in metadata.read_text().splitlines() if line.strip()]
+
+
+def _size(shard: Path) -> int:
+    return sum(f.stat().st_size for f in shard.iterdir() if f.is_file())

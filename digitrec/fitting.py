@@ -30,7 +30,7 @@ from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import render_number, render_shape
 from digitrec.styles import TEMPLATES, THIN_PEN, render_template
-from digitrec.training import TrainConfig, load_corrections, split_corrections, split_train_val
+from digitrec.training import TrainConfig, load_corrections, screen_corrections, split_corrections, split_train_val
 from digitrec.unipen import inputs as pen_inputs
 from digitrec.unipen import rows as pen_rows
 from digitrec.weights import WEIGHTS
@@ -202,7 +202,10 @@ def fit_for(rec: Recognizer) -> Calibration:
     others["real_letters"] = pen_inputs(pen_rows("characters", "train"), FIT_REAL_LETTERS, FIT_SEED + 11)[0]
     others["objects"] = normalized(render_shape(kind, rng) for kind in OBJECT_SHAPES for _ in range(FIT_OBJECTS))
     if saved.get("extra_data"):  # visitors' "not a digit" corrections (those training did not hold out)
-        fitted, _ = split_corrections(load_corrections(saved["extra_data"])[0], saved.get("holdout", 0.2))
+        rows = load_corrections(saved["extra_data"])[0]
+        probs = rec.probabilities(np.stack([r["x"] for r in rows]))
+        per_origin, top = saved.get("extra_per_origin", TrainConfig.extra_per_origin), saved.get("extra_top", 3)
+        fitted, _ = split_corrections(screen_corrections(rows, probs, per_origin, top)[0], saved.get("holdout", 0.2))
         rejected = [r["x"] for r in fitted if r["label"] == NOT_A_DIGIT]
         if rejected:
             others["corrections"] = np.stack(rejected)

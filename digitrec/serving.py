@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import gradio as gr
 import numpy as np
 
+from digitrec.bounds import client_address
 from digitrec.constants import NOT_A_DIGIT, PIXEL_MAX
 from digitrec.explain import Explainer
 from digitrec.feedback import FeedbackStore, label_of
@@ -259,7 +260,17 @@ def _api_call(fn, image: Any):
 # ---- corrections ------------------------------------------------------------------------------
 
 
-def save_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> dict:
+def address_of(request: Any) -> str:
+    """The address a Gradio request came from (:func:`digitrec.bounds.client_address`)."""
+    if request is None:
+        return ""
+    headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
+    return client_address(headers, getattr(getattr(request, "client", None), "host", "") or "")
+
+
+def save_correction(
+    store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "", address: str = ""
+) -> dict:
     """Keep what the visitor says ``image`` was; ``{"saved": label, "file": path in the dataset}``.
 
     Raises:
@@ -271,18 +282,23 @@ def save_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: st
         raise EmptyImageError("no drawing to correct: draw a digit first")
     drawing = to_pil(image)
     result = rec.recognize(drawing)
-    return {"saved": label, "file": store.save(drawing, result, label, rec.source, session, rec.revision)}
+    path = store.save(drawing, result, label, rec.source, session, rec.revision, address)
+    return {"saved": label, "file": path}
 
 
-def show_correction(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> str:
+def show_correction(
+    store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "", address: str = ""
+) -> str:
     """The line under the "Wrong?" buttons after a click."""
     try:
-        saved = save_correction(store, rec, image, label, session)["saved"]
+        saved = save_correction(store, rec, image, label, session, address)["saved"]
     except PreprocessError as exc:
         return f"⚠️ {exc}"
     return f"Thanks: saved as {saved if saved == NOT_A_DIGIT else 'a ' + saved}."
 
 
-def api_report(store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "") -> dict:
+def api_report(
+    store: FeedbackStore, rec: Recognizer, image: Any, label: str, session: str = "", address: str = ""
+) -> dict:
     """``/report``: keep a correction; ``{"saved": "4", "file": "data/…/….png"}`` or a :class:`gradio.Error`."""
-    return _api_call(lambda img: save_correction(store, rec, img, label, session), image)
+    return _api_call(lambda img: save_correction(store, rec, img, label, session, address), image)

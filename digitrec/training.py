@@ -14,6 +14,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from digitrec.preprocess import from_uint8
 from digitrec.styles import as_batch, style_inputs
 from digitrec.unipen import inputs as pen_inputs
 from digitrec.unipen import rows as pen_rows
-from digitrec.weights import MODEL_FILES, WEIGHTS, read_info
+from digitrec.weights import MODEL_FILES, WEIGHTS, load_keras_folder, read_info
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class TrainConfig:
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count
     holdout: float = 0.2  # share of corrections held out, fixed by file name, to measure before and after
+    extra_per_origin: int = 20  # corrections kept from one origin (a hashed address): one visitor cannot flood them
+    extra_top: int = 3  # a correction's digit must be in the current model's top 3, or another origin's; 0 = keep all
     limit: int = 0  # use only this many training digits (0 = all); for smoke runs
     init_from: str = ""  # start from the weights in this folder (fine-tuning) instead of from scratch
     tune_stages: int = 3  # with init_from: train this many last stages (of 3) and the classifier; fewer forgot more
@@ -227,6 +230,48 @@ def load_corrections(source: str) -> tuple[list[dict], str]:
     return rows, revision
 
 
+def screen_corrections(rows: list[dict], probs: np.ndarray, per_origin: int, top: int) -> tuple[list[dict], dict]:
+    """The corrections worth training on, and a report of what was left out and why.
+
+    * a repeat of an earlier row's drawing from the same origin goes (the store keeps one; a folder
+      edited by hand may not);
+    * at most ``per_origin`` rows from one origin (rows recorded before origins were: one origin);
+    * a row whose label the model does not back is quarantined unless another origin gave the same
+      drawing the same label: a digit outside the model's ``top`` guesses (``probs``, one row each), or
+      "not a digit" for a drawing the model read as a digit. ``top`` 0 keeps every label.
+    """
+    seen, per, kept = set(), defaultdict(int), []
+    report = {"read": len(rows), "duplicates": 0, "over_origin_cap": 0, "quarantined": 0}
+    votes = defaultdict(set)  # (drawing, label) -> origins that sent it
+    for row in rows:
+        votes[_drawing_key(row), row["label"]].add(row.get("origin", ""))
+    for row, p in zip(rows, probs, strict=True):
+        origin, drawing = row.get("origin", ""), _drawing_key(row)
+        if (origin, drawing) in seen:
+            report["duplicates"] += 1
+            continue
+        seen.add((origin, drawing))
+        if per[origin] >= per_origin:
+            report["over_origin_cap"] += 1
+            continue
+        backed = len(votes[drawing, row["label"]]) > 1
+        if row["label"] in CLASS_NAMES:
+            agrees = CLASS_NAMES.index(row["label"]) in np.argsort(p)[::-1][:top]
+        else:
+            agrees = not row.get("is_digit", True)
+        if top and not (agrees or backed):
+            report["quarantined"] += 1
+            continue
+        per[origin] += 1
+        kept.append(row)
+    report["kept"] = len(kept)
+    return kept, report
+
+
+def _drawing_key(row: dict) -> str:
+    return row.get("input_sha256") or hashlib.sha256(np.rint(row["x"] * 255).astype(np.uint8).tobytes()).hexdigest()
+
+
 def split_corrections(rows: list[dict], holdout: float, salt: str = "") -> tuple[list[dict], list[dict]]:
     """``(kept, held_out)``: each row's side is fixed by its file name, so it never changes between runs."""
 
@@ -333,6 +378,10 @@ def train(cfg: TrainConfig, data=None) -> dict:
     corrections = val_corrections = None
     if cfg.extra_data:
         rows, revision = load_corrections(cfg.extra_data)
+        reference = load_keras_folder(cfg.init_from or WEIGHTS)  # the model whose answers the labels are checked by
+        probs = reference.predict(np.stack([r["x"] for r in rows])[..., None], batch_size=512, verbose=0)
+        rows, screened = screen_corrections(rows, probs, cfg.extra_per_origin, cfg.extra_top)
+        print(f"corrections screened: {json.dumps(screened)}")
         fitted, held_out = split_corrections(rows, cfg.holdout)
         fitted, checking = split_corrections(fitted, cfg.holdout, salt="validation")
         corrections, held = corrections_as_digits(fitted), corrections_as_digits(held_out)
@@ -419,6 +468,7 @@ def train(cfg: TrainConfig, data=None) -> dict:
         summary["corrections"] = {
             "source": cfg.extra_data,
             "revision": revision,
+            "screened": screened,
             "trained_on": len(corrections[0]),
             "held_out": len(held[0]),
             "blend": blend,

@@ -14,6 +14,7 @@ from pathlib import Path
 from digitrec.constants import CLASS_NAMES
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # the model shipped with the app
+MAX_CLASS_NAME = 32  # characters in a class name: the page and the API show every one
 KERAS_FILES = ("config.json", "model.weights.h5")  # what a folder needs to load at all
 # Everything a model folder (and a model repo on the Hub) holds; nothing else is uploaded or downloaded.
 MODEL_FILES = (
@@ -47,9 +48,14 @@ def load_keras_folder(folder: str | Path):
     try:
         return keras.saving.load_model(folder, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for corrupt or foreign files
+        # Keras 3 answers a truncated weights file with an UnboundLocalError from its own loader, and a
+        # foreign config with a dump of it: one line that names the file says more.
+        if isinstance(exc, UnboundLocalError | OSError):
+            what = "model.weights.h5 is truncated or not a Keras weights file"
+        else:
+            what = f"config.json does not describe this model ({str(exc).splitlines()[0][:100]})"
         raise WeightsNotFoundError(
-            f"the model in {folder} could not be loaded ({type(exc).__name__}: {exc}). "
-            "The files are corrupt or were not written by digitrec; pull or train them again."
+            f"the model in {folder} could not be loaded: {what}. Pull or train it again."
         ) from exc
 
 
@@ -76,10 +82,15 @@ def write_metrics(folder: str | Path, metrics: dict) -> Path:
 def class_names(info: dict, outputs: int, folder: str | Path) -> tuple[str, ...]:
     """The class names in ``info``, checked against the model's number of outputs."""
     names = info.get("class_names", list(CLASS_NAMES))
-    if not isinstance(names, list | tuple) or len(names) != outputs or not all(isinstance(n, str) for n in names):
+    if (
+        not isinstance(names, list | tuple)
+        or len(names) != outputs
+        or not all(isinstance(n, str) and 0 < len(n) <= MAX_CLASS_NAME for n in names)
+        or len(set(names)) != len(names)
+    ):
         raise WeightsNotFoundError(
-            f"{Path(folder) / 'training.json'}: class_names must be {outputs} strings, one "
-            f"per model output; got {str(names)[:80]}"
+            f"training.json: class_names must be {outputs} different strings of 1-{MAX_CLASS_NAME} characters, "
+            f"one per model output; got {str(names)[:80]}"
         )
     return tuple(names)
 

@@ -182,9 +182,12 @@ def _broken_folder(tmp_path, name: str, content: bytes | str) -> Path:
     [
         ("calibration.npz", b"not an npz at all", "calibration.npz is not a digitrec calibration"),
         ("training.json", "{not json", "training.json is not readable JSON"),
-        ("training.json", json.dumps({"class_names": ["a", "b"]}), "class_names must be 10 strings"),
+        ("training.json", json.dumps({"class_names": ["a", "b"]}), "class_names must be 10 different strings"),
+        ("training.json", json.dumps({"class_names": ["7"] * 10}), "class_names must be 10 different strings"),
+        ("training.json", json.dumps({"class_names": ["x" * 2**20, *"123456789"]}), "of 1-32 characters"),
+        ("model.weights.h5", (WEIGHTS / "model.weights.h5").read_bytes()[:100_000], "truncated"),
     ],
-    ids=["calibration not npz", "training.json not json", "two class names"],
+    ids=["calibration not npz", "training.json not json", "two class names", "one name ten times", "1 MB name", "cut"],
 )
 def test_a_broken_model_folder_is_named_in_the_error(tmp_path, name, content, message):
     with pytest.raises(WeightsNotFoundError, match=message):
@@ -316,12 +319,12 @@ def test_concurrent_oversized_composites_are_refused_at_a_small_cost(client, bom
 
 
 def test_a_plain_file_sent_to_predict_points_to_predict_image(server_url, digit_png):
-    from tests.test_app import call_route
 
     with open(digit_png, "rb") as f:
         uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
-    event, payload = call_route(server_url, "predict", [{"path": uploaded, "meta": {"_type": "gradio.FileData"}}])
-    assert event == "error" and "/predict_image" in json.dumps(payload)
+    file = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
+    r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": [file]}, timeout=30)
+    assert r.status_code == 422 and "/predict_image" in r.text
 
 
 def test_an_unreadable_file_in_a_sketchpad_gets_a_clear_message(client, tmp_path):
@@ -332,21 +335,12 @@ def test_an_unreadable_file_in_a_sketchpad_gets_a_clear_message(client, tmp_path
     assert "Could not preprocess" not in str(info.value) and str(tmp_path) not in str(info.value)
 
 
-def test_paths_outside_the_cache_are_refused(server_url):
-    from tests.test_app import call_route
-
-    event, payload = call_route(
-        server_url,
-        "predict",
-        [
-            {
-                "background": None,
-                "layers": [],
-                "composite": {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}},
-            }
-        ],
-    )
-    assert event == "error" and "root:" not in json.dumps(payload)
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../../../etc/passwd", "some/relative.png", "a\x00b"])
+def test_paths_outside_the_cache_are_refused_without_naming_server_paths(server_url, path):
+    sketch = {"background": None, "layers": [], "composite": {"path": path, "meta": {"_type": "gradio.FileData"}}}
+    r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": [sketch]}, timeout=30)
+    assert r.status_code == 400 and "/gradio_api/upload" in r.text
+    assert "root:" not in r.text and str(ROOT) not in r.text and "null byte" not in r.text
     for path in ("/etc/passwd", "../../../../etc/passwd"):
         r = httpx.get(f"{server_url}/gradio_api/file={path}", timeout=10)
         assert r.status_code in (403, 404) and "root:" not in r.text
@@ -454,7 +448,7 @@ def test_a_call_without_its_input_says_what_to_send(server_url, body):
 def test_a_huge_call_body_is_refused_and_a_long_path_is_not_echoed(server_url):
     r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": ["x" * 2_000_000]}, timeout=30)
     assert r.status_code == 413
-    path = {"path": "/x" * 400_000, "meta": {"_type": "gradio.FileData"}}
+    path = {"path": "/x" * 5_000, "meta": {"_type": "gradio.FileData"}}
     r = httpx.post(f"{server_url}/gradio_api/call/predict_image", json={"data": [path]}, timeout=30)
     assert r.status_code == 400 and "characters" in r.text and len(r.text) < 300
 
@@ -487,3 +481,183 @@ def test_calls_past_the_queue_are_refused_cleanly_and_the_server_keeps_serving(s
     statuses = asyncio.run(flood())
     assert set(statuses) <= {200, 503} and statuses.count(503) >= 1, sorted(set(statuses))
     _predict_ok(client, digit_png)
+
+
+# ---- parse, then check: spellings, idle bodies, floods, state -------------------------------------
+
+
+def _raw_post(server_url: str, path: str, head: bytes, body: bytes = b"", read: bool = True) -> bytes:
+    """A hand-written HTTP request on a fresh socket (the spellings httpx would normalize stay as sent)."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(server_url)
+    sock = socket.create_connection((url.hostname, url.port), timeout=30)
+    sock.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n" + body)
+    if not read:
+        return sock
+    reply = b""
+    while b"\r\n\r\n" not in reply or len(reply) < 12:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    sock.close()
+    return reply
+
+
+def _form(fields: list[tuple[bytes, bytes]], boundary: bytes = b"b0und") -> tuple[bytes, bytes]:
+    body = b"".join(
+        b"--" + boundary + b"\r\n" + disposition + b"\r\n\r\n" + value + b"\r\n" for disposition, value in fields
+    )
+    body += b"--" + boundary + b"--\r\n"
+    head = b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\nContent-Length: %d\r\n" % len(body)
+    return head, body
+
+
+@pytest.mark.parametrize("spelling", [b'name="index"', b'Name="index"', b'NAME="index"', b"name=index"])
+def test_a_layer_index_is_refused_however_its_field_name_is_spelled(server_url, client, digit_png, spelling):
+    fields = [
+        (b'Content-Disposition: form-data; name="component_id"', b"1"),
+        (b'Content-Disposition: form-data; name="session_hash"', b"s"),
+        (b'Content-Disposition: form-data; name="fn_name"', b"accept_blobs"),
+        (b'Content-Disposition: form-data; name="type"', b"layer"),
+        (b"content-disposition: form-data; " + spelling, b"20000000"),
+        (b'Content-Disposition: form-data; name="id"', b"x"),
+        (b'Content-Disposition: form-data; name="file"; filename="blob"\r\nContent-Type: image/png', b"\x89PNG"),
+    ]
+    head, body = _form(fields)
+    with PeakRSS() as rss:
+        reply = _raw_post(server_url, "/gradio_api/component_server", head, body)
+    assert reply.startswith(b"HTTP/1.1 400") and f"at most {MAX_LAYERS} layers".encode() in reply
+    assert rss.growth < 50, f"{rss.growth:.0f} MB"
+    _predict_ok(client, digit_png)
+
+
+@pytest.mark.parametrize("spelling", [b"filename", b"FileName", b"FILENAME"])
+def test_files_are_counted_however_their_header_is_spelled(server_url, spelling):
+    fields = [
+        (b'Content-Disposition: form-data; name="files"; ' + spelling + b'="%d.png"' % i, b"x") for i in range(200)
+    ]
+    reply = _raw_post(server_url, "/gradio_api/upload", *_form(fields))
+    assert reply.startswith(b"HTTP/1.1 413") and b"too many files" in reply
+
+
+def test_the_blob_store_is_bounded_by_entries_and_inserts_stay_cheap():
+    from gradio.components.image_editor import EditorDataBlobs
+
+    from digitrec.bounds import BlobStore
+    from digitrec.limits import BLOB_STORE_ENTRIES
+
+    store = BlobStore()
+    for i in range(BLOB_STORE_ENTRIES * 3):
+        store[i] = EditorDataBlobs(background=None, layers=[b"x" * 10], composite=b"y" * 10)
+    assert len(store) == BLOB_STORE_ENTRIES and 0 not in store and BLOB_STORE_ENTRIES * 3 - 1 in store
+    assert store.pop(BLOB_STORE_ENTRIES * 3 - 1) is not None and len(store._sizes) == len(store)
+
+
+def test_idle_upload_sockets_claim_nothing_and_are_cut_off(server_url, client, digit_png, monkeypatch):
+    from digitrec import bounds
+
+    monkeypatch.setattr(bounds, "BODY_IDLE_S", 2.0)
+    head = b"Content-Type: multipart/form-data; boundary=b0und\r\nContent-Length: 33554432\r\n"
+    idle = [_raw_post(server_url, "/gradio_api/upload", head, read=False) for _ in range(4)]
+    try:
+        with open(digit_png, "rb") as f:
+            r = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30)
+        assert r.status_code == 200, r.text  # four 32 MB claims that send nothing hold none of the budget
+        _predict_ok(client, digit_png)
+        idle[0].settimeout(10)
+        assert idle[0].recv(4096).startswith(b"HTTP/1.1 408")  # and they are cut off
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_every_route_caps_its_body_and_its_values(server_url, client, digit_png):
+    session = {"fn_index": 0, "session_hash": "big", "event_data": None, "trigger_id": 1}
+    block = b"x" * 2**20  # a 100 MB body is sent as this block again and again, never built whole
+    with PeakRSS() as rss:
+        head = b"Content-Type: application/json\r\nContent-Length: %d\r\n" % (100 * 2**20)
+        for route in ("/gradio_api/queue/join", "/gradio_api/call/report"):
+            assert _raw_post(server_url, route, head, b'{"data": ["' + block).startswith(b"HTTP/1.1 413")
+        # /run/ would skip the queue and its limits: it is not served at all.
+        assert b"/gradio_api/call/" in _raw_post(server_url, "/gradio_api/run/predict", head, b'{"data": ["' + block)
+        undeclared = httpx.post(server_url + "/gradio_api/queue/join", content=iter([b'{"data": ["'] + [block] * 100))
+        assert undeclared.status_code == 413  # chunked, with no length to refuse it by
+        label = {"data": [None, None, "x" * 60_000], **session}  # under the body cap, over the value cap
+        r = httpx.post(server_url + "/gradio_api/queue/join", json=label, timeout=30)
+        assert r.status_code == 400 and "characters" in r.text and len(r.text) < 300
+    assert rss.growth < 50, f"{rss.growth:.0f} MB"
+    _predict_ok(client, digit_png)
+
+
+def test_deeply_nested_json_is_a_clear_400_and_the_connection_keeps_serving(server_url):
+    deep = "[" * 2000 + "]" * 2000
+    with httpx.Client(timeout=30) as http:
+        body = '{"data": ' + deep + "}"
+        r = http.post(
+            server_url + "/gradio_api/call/predict", content=body, headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 400 and "nested too deeply" in r.text
+        assert http.get(server_url + "/gradio_api/info").status_code == 200  # the same keep-alive connection
+
+
+def test_one_address_cannot_fill_the_queue_and_other_visitors_are_served(server_url, client, digit_png, monkeypatch):
+    import asyncio
+
+    from digitrec.limits import EVENT_BURST_PER_ADDRESS, QUEUE_SIZE
+
+    with open(digit_png, "rb") as f:
+        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
+    value = {"background": None, "layers": [], "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
+
+    async def flood() -> list[int]:
+        async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=400)) as http:
+            calls = [
+                http.post(f"{server_url}/gradio_api/call/predict", json={"data": [value], "session_hash": f"s{i}"})
+                for i in range(QUEUE_SIZE + 44)
+            ]
+            return [r.status_code for r in await asyncio.gather(*calls)]
+
+    statuses = asyncio.run(flood())
+    assert set(statuses) <= {200, 429} and statuses.count(200) <= EVENT_BURST_PER_ADDRESS + 20, sorted(set(statuses))
+    time.sleep(0.5)
+    _predict_ok(client, digit_png)
+
+
+def test_a_new_session_per_report_does_not_lift_the_corrections_limit(server_url, feedback_dir, digit_png, monkeypatch):
+    from digitrec.data import read_corrections
+    from digitrec.limits import FEEDBACK_PER_MINUTE
+
+    # One visitor behind a proxy that reports its address, as a Space's does.
+    monkeypatch.setenv("DIGITREC_TRUST_PROXY", "1")
+    visitor = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
+
+    before = len(read_corrections(feedback_dir))
+    saved = 0
+    for i in range(3 * FEEDBACK_PER_MINUTE):
+        img = draw_strokes(STROKES["3"], size=(400, 400), width=8 + i)  # another drawing each time
+        path = Path(digit_png).with_name(f"report-{i}.png")
+        img.save(path)
+        c = Client(server_url + "/", verbose=False, headers=visitor)  # a new session each time
+        try:
+            c.predict(None, handle_file(str(path)), "3", api_name="/report")
+            saved += 1
+        except Exception as exc:
+            assert "a minute" in str(exc)
+    assert saved <= FEEDBACK_PER_MINUTE and len(read_corrections(feedback_dir)) - before == saved
+
+
+def test_two_sweeps_at_once_do_not_crash_and_many_files_are_capped(tmp_path):
+    import gradio as gr
+
+    with gr.Blocks() as blocks:
+        gr.Image()
+    for i in range(300):
+        folder = tmp_path / f"f{i}"
+        folder.mkdir()
+        (folder / "x.png").write_bytes(b"x")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: sweep_cache(blocks, tmp_path, max_files=100), range(8)))
+    assert sum(results) == 200 and len(list(tmp_path.rglob("*.png"))) == 100

@@ -52,22 +52,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(cmd: list[str]) -> tuple[subprocess.Popen, str, float]:
-    """Start ``cmd`` (an app) on a free port; the process, its URL, and the start time."""
+def start_server(cmd: list[str], **env_vars: str) -> tuple[subprocess.Popen, str, float]:
+    """Start ``cmd`` (an app) on a free port with ``env_vars`` set; the process, its URL, and the start time."""
     port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", **env_vars}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, f"http://127.0.0.1:{port}/", t0
 
 
-def connect(url: str, proc: subprocess.Popen) -> Client:
-    """A ``gradio_client`` for the server at ``url``, once it answers."""
+def connect(url: str, proc: subprocess.Popen, address: str | None = None) -> Client:
+    """A ``gradio_client`` for the server at ``url``, once it answers; with ``address``, it says it comes from
+    there (``X-Forwarded-For``, which a server started with ``DIGITREC_TRUST_PROXY=1`` believes)."""
+    headers = {"X-Forwarded-For": address} if address else None
     while True:
         if proc.poll() is not None:
             raise RuntimeError("server exited")
         try:
-            return Client(url, verbose=False)
+            return Client(url, verbose=False, headers=headers)
         except Exception:
             time.sleep(0.05)
 

@@ -52,6 +52,7 @@ EVENT_ROUTES = ("/gradio_api/queue/join", CALL_ROUTE)  # each POST starts work o
 # Gradio 6 runs /gradio_api/run/NAME off the queue (no concurrency limit, no queue size) when not on a Space.
 RUN_ROUTE = "/gradio_api/run/"
 TRUST_PROXY_ENV = "DIGITREC_TRUST_PROXY"  # "1": behind a proxy of your own that sets X-Forwarded-For
+RATE_LIMITS_ENV = "DIGITREC_RATE_LIMITS"  # "off": no per-page or per-address limit (a private server, a benchmark)
 
 
 def client_address(headers: dict[bytes, bytes], peer: str, environ=os.environ) -> str:
@@ -221,7 +222,8 @@ class RequestLimits:
                 problem = _form_problem(body, headers.get(b"content-type", b""))
             else:
                 problem = _json_problem(path, body, headers.get(b"content-type", b""))
-            if not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
+            limited = os.environ.get(RATE_LIMITS_ENV) != "off"
+            if limited and not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
                 problem = self._rate_problem(scope, headers, body)
             if problem:
                 return await _refuse(send, *problem)

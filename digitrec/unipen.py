@@ -44,6 +44,7 @@ CANVAS_SIDES = (200, 1000)  # px: other clients' canvases
 HEIGHT = (0.35, 0.85)  # a drawing's longer side, as a share of the canvas
 PEN = (0.02, 0.12)  # other clients' pen widths, as a share of the drawing's longer side
 TURN, SHEAR = 8.0, 0.2  # degrees either way; horizontal shift per unit of height either way
+UPRIGHT = 0.75  # an unposed drawing's longer side, as a share of the canvas
 
 
 class UnipenChecksumError(RuntimeError):
@@ -101,7 +102,7 @@ def rows(kind: str, split: str) -> list[dict]:
     ]
 
 
-def draw(strokes: list, rng: np.random.Generator, app: bool | None = None) -> Image.Image:
+def draw(strokes: list, rng: np.random.Generator, app: bool | None = None, pose: bool = True) -> Image.Image:
     """One pen trajectory as the image a client sends.
 
     Args:
@@ -110,26 +111,43 @@ def draw(strokes: list, rng: np.random.Generator, app: bool | None = None) -> Im
         app: ``True`` for the app's Sketchpad (:data:`SKETCH_CANVAS` px, :data:`SKETCH_BRUSH` px brush,
             black on white); ``False`` for another client's canvas size, pen width and colours;
             ``None`` to pick, the app with probability :data:`APP_SHARE`.
+        pose: ``False`` draws it upright, unsheared, centred, its longer side :data:`UPRIGHT` of the
+            canvas: as a test draws the same strokes in a browser.
     """
     app = rng.random() < APP_SHARE if app is None else app
+    angle, shear = math.radians(rng.uniform(-TURN, TURN)), rng.uniform(-SHEAR, SHEAR)
+    if not pose:
+        angle = shear = 0.0
+    moved, low, span = _posed(strokes, angle, shear)
+    side = SKETCH_CANVAS if app else int(rng.integers(*CANVAS_SIDES))
+    scale = side * (rng.uniform(*HEIGHT) if pose else UPRIGHT) / span.max()
+    width = SKETCH_BRUSH if app else max(2, round(span.max() * scale * rng.uniform(*PEN)))
+    room = np.maximum(side - span * scale - width, 0)
+    offset = width / 2 + room * (rng.uniform(0, 1, 2) if pose else 0.5)
+    mask = pen_mask((side, side), [(p - low) * scale + offset for p in moved], width)
+    return paint(mask, "black_on_white" if app else STYLES[int(rng.integers(len(STYLES)))])
+
+
+def unit_strokes(strokes: list) -> list[np.ndarray]:
+    """``strokes`` scaled so that their longer side spans 0-1, from the origin: a drawing's shape in the
+    0-1 coordinates a browser test draws in, whatever the tablet's units."""
+    moved, low, span = _posed(strokes, 0.0, 0.0)
+    return [(p - low) / span.max() for p in moved]
+
+
+def _posed(strokes: list, angle: float, shear: float) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """``strokes`` turned by ``angle`` (radians) and sheared by ``shear`` about their centre; their lowest
+    corner and their extent."""
     pts = [np.asarray(s, np.float64).reshape(-1, 2) for s in strokes]
     allpts = np.concatenate(pts)
     centre = (allpts.min(0) + allpts.max(0)) / 2
-    angle, shear = math.radians(rng.uniform(-TURN, TURN)), rng.uniform(-SHEAR, SHEAR)
     cos, sin = math.cos(angle), math.sin(angle)
     moved = []
     for p in pts:
         x, y = p[:, 0] - centre[0] - shear * (p[:, 1] - centre[1]), p[:, 1] - centre[1]
         moved.append(np.stack([cos * x - sin * y, sin * x + cos * y], 1))
     allpts = np.concatenate(moved)
-    low, span = allpts.min(0), np.maximum(allpts.max(0) - allpts.min(0), 1e-6)
-    side = SKETCH_CANVAS if app else int(rng.integers(*CANVAS_SIDES))
-    scale = side * rng.uniform(*HEIGHT) / span.max()
-    width = SKETCH_BRUSH if app else max(2, round(span.max() * scale * rng.uniform(*PEN)))
-    room = np.maximum(side - span * scale - width, 0)
-    offset = width / 2 + room * rng.uniform(0, 1, 2)
-    mask = pen_mask((side, side), [(p - low) * scale + offset for p in moved], width)
-    return paint(mask, "black_on_white" if app else STYLES[int(rng.integers(len(STYLES)))])
+    return moved, allpts.min(0), np.maximum(allpts.max(0) - allpts.min(0), 1e-6)
 
 
 def inputs(samples: list[dict], copies: int, seed: int, app: bool | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -95,6 +95,33 @@ def test_an_example_is_recognized_after_a_clear(page):
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
 
 
+def test_a_real_pen_digit_drawn_in_the_browser_reads_as_its_rendering_does(page, recognizer, artifacts):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from digitrec import unipen
+    from digitrec.preprocess import normalize
+
+    row = next(r for r in unipen.rows("digits", "test") if r["label"] == "4")  # a test writer's real 4
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    draw(
+        page, [[tuple(p) for p in stroke[::2]] + [tuple(stroke[-1])] for stroke in unipen.unit_strokes(row["strokes"])]
+    )
+    expect(page.locator("#status")).to_contain_text("Recognized", timeout=30_000)
+    page.screenshot(path=str(artifacts / "browser_real_pen_4.png"), full_page=True)
+    src = page.locator("#seen img").first.get_attribute("src")
+    seen = Image.open(io.BytesIO(page.request.get(src).body())).convert("L")
+    in_browser = np.asarray(seen.reduce(seen.width // 28), np.float32) / 255
+    rendered = normalize(unipen.draw(row["strokes"], np.random.default_rng(0), app=True, pose=False))
+    assert np.corrcoef(in_browser.ravel(), rendered.ravel())[0, 1] > 0.9
+    shown = page.locator('#label [data-testid="label-output-value"]').inner_text()
+    assert shown == recognizer.recognize(rendered).digit == "4"
+    page.locator('#sketch button[aria-label="Clear canvas"]').click()
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+
+
 def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, artifacts):
     phone = browser.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True

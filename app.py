@@ -231,7 +231,9 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     start_cache_sweeper(demo, cache)
     limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache))
     block = not launch_kwargs.pop("prevent_thread_lock", False)
+    quiet = launch_kwargs.pop("quiet", False)
     started = demo.launch(
+        quiet=True,  # Gradio's own lines point at launch(share=True); this app says --share instead
         max_file_size=MAX_FILE_BYTES,
         state_session_capacity=SESSIONS_KEPT,
         show_error=True,
@@ -242,28 +244,42 @@ def serve(demo: gr.Blocks, **launch_kwargs):
         **launch_kwargs,
     )
     keep_connections_open(demo.server)
+    if not quiet:
+        _, local_url, share_url = started
+        print(f"digitrec is running at {local_url}" + (f" and {share_url}" if share_url else ""), flush=True)
+        if getattr(demo, "mcp_server", False):
+            print(f"MCP server at {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+        print("(--host, --port, --share and --mcp change this; Ctrl+C stops it)", flush=True)
     if block:
         demo.block_thread()
     return started
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the digitrec web app.")
     parser.add_argument(
         "--model",
         help="hf://USER/REPO[@REV] or a folder to serve instead of the bundled weights/; "
         f"${MODEL_ENV} does the same but falls back to weights/ if it cannot be loaded",
     )
-    args = parser.parse_args()
+    # None leaves each to Gradio, which reads GRADIO_SERVER_NAME, GRADIO_SERVER_PORT, GRADIO_SHARE and
+    # GRADIO_MCP_SERVER (its defaults: 127.0.0.1, 7860, no public link, no MCP server).
+    parser.add_argument("--host", help="address to listen on, e.g. 0.0.0.0 for every network (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    parser.add_argument("--share", action="store_true", default=None, help="also serve at a public gradio.live link")
+    parser.add_argument("--mcp", action="store_true", default=None, help="also serve the API as an MCP server")
+    args = parser.parse_args(argv)
+    print(f"loading the model from {args.model or os.environ.get(MODEL_ENV) or 'weights/'} ...", flush=True)
     try:
         rec = load_for_app(args.model, os.environ.get(MODEL_ENV))
     except (HubError, WeightsNotFoundError) as exc:
         sys.exit(f"error: {exc}")
     except Exception as exc:  # an explicit --model that fails in any other way is still one line, not a traceback
         sys.exit(f"error: could not load the model ({type(exc).__name__}: {exc})")
-    print(f"model loaded from {rec.source}")
+    print(f"model loaded from {rec.source}", flush=True)
     tune_process()
-    serve(build_app(rec))
+    launch = {"server_name": args.host, "server_port": args.port, "share": args.share, "mcp_server": args.mcp}
+    serve(build_app(rec), **{k: v for k, v in launch.items() if v is not None})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ The layout is the one Keras 3 writes for ``model.save("hf://…")`` (``config.js
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 from pathlib import Path
 
 from digitrec.constants import CLASS_NAMES
@@ -34,9 +37,27 @@ class WeightsNotFoundError(FileNotFoundError):
     """No loadable model at the requested location, or its files disagree; the message names the file."""
 
 
+@contextlib.contextmanager
+def quiet_tensorflow_start():
+    """TensorFlow's native start-up lines silenced: on a machine without a GPU it probes CUDA and prints
+    ten lines to the process's stderr, an E-level "failed call to cuInit" among them, which Python cannot
+    catch. Its own ``TF_CPP_MIN_LOG_LEVEL`` stays yours to set; the lines absl prints regardless go too."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_keras_folder(folder: str | Path):
     """Load a Keras 3 model directory in safe mode (no code in the config runs), with errors that say what to do."""
-    import keras  # heavy: only code that loads a model pays for TensorFlow
+    with quiet_tensorflow_start():
+        import keras  # heavy: only code that loads a model pays for TensorFlow
 
     folder = Path(folder)
     missing = [name for name in KERAS_FILES if not (folder / name).is_file()]
@@ -46,7 +67,8 @@ def load_keras_folder(folder: str | Path):
             f"or `python -m digitrec.hub pull USER/REPO --to {folder}`"
         )
     try:
-        return keras.saving.load_model(folder, compile=False, safe_mode=True)
+        with quiet_tensorflow_start():
+            return keras.saving.load_model(folder, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for corrupt or foreign files
         # Keras 3 answers a truncated weights file with an UnboundLocalError from its own loader, and a
         # foreign config with a dump of it: one line that names the file says more.

@@ -1,0 +1,7 @@
+"""``python -m digitrec IMAGE ...``: see :mod:`digitrec.cli`."""
+
+import sys
+
+from digitrec.cli import main
+
+sys.exit(main())

@@ -7,6 +7,7 @@ tables come from.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -81,9 +82,16 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def weights_digest() -> str:
+    """The shipped weights' SHA-256, shortened: which network a result was measured on."""
+    return hashlib.sha256((ROOT / "weights" / "model.weights.h5").read_bytes()).hexdigest()[:16]
+
+
 def write_results(name: str, results) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
+    if isinstance(results, dict):
+        results = {**results, "weights_sha256": weights_digest()}
     path.write_text(json.dumps(results, indent=2))
     print(f"wrote {path.relative_to(ROOT)}")
     return path

@@ -38,7 +38,7 @@ class TrainConfig:
     arch: str = "resnet"  # the product model; "cnn2" and "mlp" are the seed baselines
     width: int = 32  # base channel count: 474k parameters, under the 500k budget
     dropout: float = 0.3  # before the classifier; the conv stack is regularized by BN + augmentation
-    epochs: int = 20  # with the real pen digits, fits the 90-minute budget on 2 CPU cores; cosine decay ends here
+    epochs: int = 25  # fits the 90-minute budget on 2 CPU cores (weights/training.json); cosine decay ends here
     batch_size: int = 128  # large enough for stable BN statistics, small enough for many updates
     optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch
@@ -79,7 +79,14 @@ class TrainConfig:
         return parse_args(argv)[0]
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The settings as saved beside the weights: where they were written relative to the project (or by
+        name only outside it), so that no build machine's path is published with them."""
+        return {**dataclasses.asdict(self), "out": _portable(self.out)}
+
+
+def _portable(path: str) -> str:
+    resolved, project = Path(path).resolve(), WEIGHTS.parent
+    return str(resolved.relative_to(project)) if resolved.is_relative_to(project) else Path(path).name
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, str | None]:

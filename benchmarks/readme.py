@@ -41,7 +41,11 @@ def limit_rows() -> list[tuple[str, str, str]]:
             '`event: error`: "… together; the limit is …"',
         ),
         ("digits in one number drawing", f"{L.MAX_NUMBER_DIGITS}", '`event: error`: "a number may have at most …"'),
-        ("bytes per uploaded file; files per upload", f"{_mb(L.MAX_FILE_BYTES)}; {L.MAX_UPLOAD_FILES}", "HTTP 413"),
+        (
+            "bytes per uploaded file; files per upload; whole upload request",
+            f"{_mb(L.MAX_FILE_BYTES)}; {L.MAX_UPLOAD_FILES}; {_mb(L.UPLOAD_BODY_BYTES)}",
+            "HTTP 413",
+        ),
         (
             "body of any other POST (`/queue/join`, `/call/`)",
             _mb(L.JSON_BODY_BYTES),
@@ -78,7 +82,7 @@ def limit_rows() -> list[tuple[str, str, str]]:
         ("a kept drawing's longer side", f"{L.FEEDBACK_IMAGE_SIDE:,} px", "larger drawings are kept scaled down"),
         (
             "uploads and results kept on disk",
-            f"{L.CACHE_MAX_AGE_S // 60} minutes; {_mb(L.CACHE_MAX_BYTES)}; {L.CACHE_MAX_FILES:,} files",
+            f"{L.CACHE_MAX_AGE_S // 60} min, swept every {L.CACHE_SWEEP_S} s; {_mb(L.CACHE_MAX_BYTES)}; {L.CACHE_MAX_FILES:,} files",
             "oldest deleted first",
         ),
         ("sessions whose values are kept in memory", f"{L.SESSIONS_KEPT:,}", "the oldest session's values go"),

@@ -1,0 +1,35 @@
+"""The README: its rendered tables match the files they come from, and its Python example runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.readme import README, limit_rows, render, render_limits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_results_and_limits_in_the_readme_are_rendered_from_their_files():
+    text = README.read_text()
+    assert render() in text and render_limits() in text, "run `python -m benchmarks.readme`"
+
+
+def test_every_limit_in_limits_py_is_in_the_readme_table():
+    from digitrec import limits
+
+    names = {n for n in dir(limits) if n.isupper()}
+    source = Path(sys.modules["benchmarks.readme"].__file__).read_text()
+    assert len(limit_rows()) >= 15
+    missing = sorted(n for n in names if f"L.{n}" not in source)
+    assert not missing, f"limits missing from the README table: {missing}"
+
+
+def test_the_python_example_runs_from_another_folder(tmp_path):
+    block = re.search(r"## Python\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -82,7 +82,8 @@ def limit_rows() -> list[tuple[str, str, str]]:
         ("a kept drawing's longer side", f"{L.FEEDBACK_IMAGE_SIDE:,} px", "larger drawings are kept scaled down"),
         (
             "uploads and results kept on disk",
-            f"{L.CACHE_MAX_AGE_S // 60} min, swept every {L.CACHE_SWEEP_S} s; {_mb(L.CACHE_MAX_BYTES)}; {L.CACHE_MAX_FILES:,} files",
+            f"{L.CACHE_MAX_AGE_S // 60} min, swept every {L.CACHE_SWEEP_S} s; "
+            f"{_mb(L.CACHE_MAX_BYTES)}; {L.CACHE_MAX_FILES:,} files",
             "oldest deleted first",
         ),
         ("sessions whose values are kept in memory", f"{L.SESSIONS_KEPT:,}", "the oldest session's values go"),

@@ -531,7 +531,9 @@ def _digit_found(ink: Image.Image, area: int) -> bool:
 
 def _mnist_box(ink: Image.Image, area: int) -> np.ndarray:
     if not _digit_found(ink, area):
-        raise EmptyImageError("no digit found: the canvas is empty or holds only a few stray marks. Draw a digit.")
+        raise EmptyImageError(
+            "no digit found: the image is blank or holds only a few stray marks. Draw or upload a digit."
+        )
     left, top, right, bottom = ink.getbbox()
     digit = ink.crop((left, top, right, bottom))
     w, h = digit.size

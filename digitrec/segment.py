@@ -73,7 +73,7 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
     ink = ink_map(to_pil(image))
     bbox = ink.getbbox()
     if bbox is None:
-        raise EmptyImageError("no digits found: the canvas is empty. Draw a number.")
+        raise EmptyImageError("no digits found: the image is blank. Draw or upload a number.")
     ink = ink.crop(bbox)
     scale = WORK_HEIGHT / ink.height
     small = np.asarray(

@@ -193,8 +193,9 @@ def show_number(rec: Recognizer, image: Any) -> str:
     rows = []
     for i, probs in enumerate(result["digits"], 1):
         ranked = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
-        rows.append(f"| {i} | **{ranked[0][0]}** | " + ", ".join(f"{d}: {p:.1%}" for d, p in ranked) + " |")
-    return f"## {result['number']}\n\n| digit | read as | top 3 |\n|---|---|---|\n" + "\n".join(rows)
+        place = f"{i}{'st' if i == 1 else 'nd' if i == 2 else 'rd' if i == 3 else 'th'} from the left"
+        rows.append(f"| {place} | **{ranked[0][0]}** | " + ", ".join(f"{d}: {p:.1%}" for d, p in ranked) + " |")
+    return f"## {result['number']}\n\n| where | read as | top 3 |\n|---|---|---|\n" + "\n".join(rows)
 
 
 def show_inside(explainer: Explainer, image: Any) -> Inside:
@@ -294,7 +295,7 @@ def show_correction(
         saved = save_correction(store, rec, image, label, session, address)["saved"]
     except PreprocessError as exc:
         return f"⚠️ {exc}"
-    return f"Thanks: saved as {saved if saved == NOT_A_DIGIT else 'a ' + saved}."
+    return f"Thanks: saved as {saved if saved == NOT_A_DIGIT else ('an ' if saved == '8' else 'a ') + saved}."
 
 
 def api_report(

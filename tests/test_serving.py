@@ -74,3 +74,20 @@ def test_api_handlers_answer_and_refuse_with_the_reason(recognizer):
     assert info.value.message == NO_IMAGE and "/predict_image" in NO_IMAGE
     with pytest.raises(gr.Error, match="no image received"):
         api_recognize(recognizer, None)
+
+
+@pytest.mark.parametrize(
+    "label, words", [("8", "saved as an 8"), ("4", "saved as a 4"), ("not a digit", "as not a digit")]
+)
+def test_a_correction_is_thanked_in_plain_english(recognizer, tmp_path, label, words):
+    from digitrec.feedback import FeedbackStore
+    from digitrec.serving import show_correction
+
+    drawing = draw_strokes(STROKES["3"])
+    assert words in show_correction(FeedbackStore(tmp_path), recognizer, drawing, label, address=label)
+
+
+def test_the_numbers_table_names_places_not_digits(recognizer, mnist_sample):
+    x, _ = mnist_sample
+    markdown = show_number(recognizer, render_number(x[[3, 47]], np.random.default_rng(5)))
+    assert "| 1st from the left |" in markdown and "| 2nd from the left |" in markdown

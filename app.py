@@ -36,13 +36,10 @@ from digitrec.serving import (
     PAGE_JS,
     TITLE,
     UPLOAD_PROMPT,
+    Api,
     Inside,
     Shown,
     address_of,
-    api_predict,
-    api_predict_number,
-    api_recognize,
-    api_report,
     keep_connections_open,
     load_for_app,
     show_correction,
@@ -191,36 +188,28 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
             **HEAVY,
         )
 
-        # The documented API: one endpoint per input kind.
+        # The documented API: one endpoint per input kind, each an Api method (its name and docstring are what an
+        # MCP client sees). Hidden components give each its input type; nothing is decoded before the limits.
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
-        api_value = raw_sketchpad(api_sketch)
         api_file = gr.File(type="filepath", visible=False)  # a path: nothing is decoded before the limits
-        api_label = gr.Label(num_top_classes=10, visible=False)
-        for name, fn, source, output, kind in (
-            ("predict", lambda v: api_predict(rec, api_value(v)), api_sketch, api_label, LIGHT),
-            ("predict_image", partial(api_predict, rec), api_file, api_label, {**LIGHT, "preprocess": True}),
+        api = Api(rec, feedback, raw_sketchpad(api_sketch), uploaded_file)
+        file_input = {**LIGHT, "preprocess": True}
+        for name, fn, inputs, output, kind in (
+            ("read_digit", api.read_digit, api_file, gr.JSON(visible=False), file_input),
+            ("read_number", api.read_number, api_file, gr.JSON(visible=False), {**HEAVY, "preprocess": True}),
+            ("predict", api.digit_probabilities_of_drawing, api_sketch, gr.Label(visible=False), LIGHT),
+            ("predict_image", api.digit_probabilities_of_image, api_file, gr.Label(visible=False), file_input),
+            ("predict_number", api.read_number_in_drawing, api_sketch, gr.JSON(visible=False), HEAVY),
+            ("recognize", api.read_digit_in_drawing, api_sketch, gr.JSON(visible=False), LIGHT),
             (
-                "predict_number",
-                lambda v: api_predict_number(rec, api_value(v)),
-                api_sketch,
+                "report",
+                api.report_wrong_answer,
+                [api_sketch, gr.File(visible=False), gr.Textbox(visible=False)],
                 gr.JSON(visible=False),
-                HEAVY,
+                LIGHT,
             ),
-            ("recognize", lambda v: api_recognize(rec, api_value(v)), api_sketch, gr.JSON(visible=False), LIGHT),
         ):
-            gr.Button(visible=False).click(fn, source, output, api_name=name, **kind)
-
-        def report(value, file, label, request: gr.Request):
-            image = uploaded_file(file) if file is not None else api_value(value)
-            return api_report(feedback, rec, image, label, request.session_hash or "", address_of(request))
-
-        gr.Button(visible=False).click(
-            report,
-            [api_sketch, gr.File(visible=False), gr.Textbox(visible=False)],
-            gr.JSON(visible=False),
-            api_name="report",
-            **LIGHT,
-        )
+            gr.Button(visible=False).click(fn, inputs, output, api_name=name, **kind)
     return demo
 
 

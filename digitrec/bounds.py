@@ -41,6 +41,7 @@ from digitrec.limits import (
     MAX_LAYERS,
     MAX_UPLOAD_FILES,
     MAX_VALUE_CHARS,
+    MCP_BODY_BYTES,
     UPLOAD_BODY_BYTES,
 )
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/component_server")  # multipart forms; every other POST is JSON
 CALL_ROUTE = "/gradio_api/call/"  # the documented HTTP route: POST /gradio_api/call/NAME
+MCP_ROUTE = "/gradio_api/mcp"  # an MCP client's JSON-RPC messages: an image arrives in them as a data URL
 EVENT_ROUTES = ("/gradio_api/queue/join", CALL_ROUTE)  # each POST starts work on the server
 # Gradio 6 runs /gradio_api/run/NAME off the queue (no concurrency limit, no queue size) when not on a Space.
 RUN_ROUTE = "/gradio_api/run/"
@@ -182,8 +184,8 @@ class RequestLimits:
         if scope["type"] != "http" or scope.get("method") != "POST":
             return await self.app(scope, receive, send)
         path = scope.get("path", "").rstrip("/")
-        files = path.endswith(FILE_ROUTES)
-        cap = UPLOAD_BODY_BYTES if files else JSON_BODY_BYTES
+        files, mcp = path.endswith(FILE_ROUTES), path.startswith(MCP_ROUTE)
+        cap = UPLOAD_BODY_BYTES if files else MCP_BODY_BYTES if mcp else JSON_BODY_BYTES
         too_large = (
             f"request too large: at most {MAX_UPLOAD_FILES} files of {MAX_FILE_BYTES // 2**20} MB each"
             if files
@@ -221,7 +223,7 @@ class RequestLimits:
             if files:
                 problem = _form_problem(body, headers.get(b"content-type", b""))
             else:
-                problem = _json_problem(path, body, headers.get(b"content-type", b""))
+                problem = _json_problem(path, body, headers.get(b"content-type", b""), long_values=mcp)
             limited = os.environ.get(RATE_LIMITS_ENV) != "off"
             if limited and not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
                 problem = self._rate_problem(scope, headers, body)
@@ -332,9 +334,10 @@ def _form_problem(body: bytes, content_type: bytes) -> tuple[int, str] | None:
     return None
 
 
-def _json_problem(path: str, body: bytes, content_type: bytes) -> tuple[int, str] | None:
-    """A JSON body too deep or with an overlong string; a call without its input. Other bodies (forms
-    of Gradio's own routes) pass: their size is already bounded."""
+def _json_problem(path: str, body: bytes, content_type: bytes, long_values: bool = False) -> tuple[int, str] | None:
+    """A JSON body too deep or with an overlong string (unless ``long_values``: an MCP message carries an
+    image as a data URL); a call without its input. Other bodies (forms of Gradio's own routes) pass: their
+    size is already bounded."""
     is_call = CALL_ROUTE in path + "/"
     if not is_call and b"json" not in content_type.lower():
         return None
@@ -346,7 +349,7 @@ def _json_problem(path: str, body: bytes, content_type: bytes) -> tuple[int, str
         return 400, 'the body must be JSON: {"data": [...]}'
     if _depth(payload) > MAX_JSON_DEPTH:
         return 400, f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels"
-    longest = max((len(s) for s in _strings(payload)), default=0)
+    longest = 0 if long_values else max((len(s) for s in _strings(payload)), default=0)
     if longest > MAX_VALUE_CHARS:  # a path no file system has; Gradio would keep it and echo it whole
         return 400, f"a value of {longest:,} characters; file paths and values are at most {MAX_VALUE_CHARS}"
     data = payload.get("data") if isinstance(payload, dict) else None
@@ -356,7 +359,7 @@ def _json_problem(path: str, body: bytes, content_type: bytes) -> tuple[int, str
         return None
     for item in _file_data(data):
         where = item.get("path")
-        if where is None and isinstance(item.get("url"), str):
+        if (where is None and isinstance(item.get("url"), str)) or str(where).startswith(("http://", "https://")):
             continue  # Gradio fetches these itself, refusing private addresses
         if not isinstance(where, str) or "\x00" in where or not _in_cache(where):
             return 400, (
@@ -397,6 +400,8 @@ ENDPOINT_INPUTS = {
     "predict_number": ("sketch",),
     "predict_image": ("file",),
     "report": ("sketch?", "file?", "text"),
+    "read_digit": ("file",),
+    "read_number": ("file",),
 }
 
 

@@ -32,15 +32,7 @@ def read(rec: Recognizer, path: str, number: bool) -> dict:
     """What ``rec`` makes of the image at ``path``: the JSON a line is printed from."""
     if number:
         return {"file": path, **rec.predict_number(path)}
-    result = rec.recognize(path)
-    return {
-        "file": path,
-        "digit": result.digit if result.is_digit else None,
-        "probability": round(result.probabilities[result.digit], 6),
-        "is_digit": result.is_digit,
-        "best_guess": result.digit,
-        "probabilities": {k: round(v, 6) for k, v in result.probabilities.items()},
-    }
+    return {"file": path, **rec.recognize(path).summary()}
 
 
 def line(answer: dict) -> str:

@@ -166,7 +166,7 @@ def check_space_config(root: Path = ROOT) -> dict:
     for key, expected in (("sdk", "gradio"), ("app_file", "app.py")):
         if meta.get(key) != expected:
             problems.append(f"front matter {key}: {meta.get(key)!r}, expected {expected!r}")
-    pins = re.findall(r"^gradio==([\w.]+)\s*$", (root / "requirements.txt").read_text(), flags=re.M)
+    pins = re.findall(r"^gradio(?:\[[\w,]+\])?==([\w.]+)\s*$", (root / "requirements.txt").read_text(), flags=re.M)
     if len(pins) != 1:
         problems.append("requirements.txt must pin gradio exactly once (gradio==X.Y.Z)")
     elif str(meta.get("sdk_version")) != pins[0]:

@@ -44,6 +44,17 @@ class Recognition:
     def digit(self) -> str:
         return max(self.probabilities, key=self.probabilities.get)
 
+    def summary(self) -> dict:
+        """The answer as JSON for a terminal or an agent: ``digit`` (``None`` when it is not a digit), its
+        ``probability``, ``is_digit``, the ``best_guess`` even then, and all ten ``probabilities``."""
+        return {
+            "digit": self.digit if self.is_digit else None,
+            "probability": round(self.probabilities[self.digit], 6),
+            "is_digit": self.is_digit,
+            "best_guess": self.digit,
+            "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
+        }
+
 
 class Recognizer:
     """A loaded digit model with a compiled forward pass.

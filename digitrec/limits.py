@@ -30,6 +30,7 @@ FEEDBACK_IMAGE_SIDE = 1024  # px: a kept drawing's longer side at most (a 39 MP 
 # Request bodies, checked by digitrec.bounds before Gradio reads them (HTTP 413, 400, 408 or 503):
 UPLOAD_BODY_BYTES = MAX_UPLOAD_FILES * MAX_FILE_BYTES + 64 * 1024  # an upload or Sketchpad image request
 JSON_BODY_BYTES = 64 * 1024  # any other POST (/queue/join, /call/, /run/): it names files, it carries no image
+MCP_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + 64 * 1024  # an MCP message: one image file as a base64 data URL
 MAX_VALUE_CHARS = 4096  # one string in a call's JSON (the longest path Linux accepts)
 MAX_JSON_DEPTH = 32  # nesting of a call's JSON; a Sketchpad value is 4 deep
 BODY_IDLE_S = 15.0  # a request body that sends nothing for this long is cut off

@@ -229,14 +229,108 @@ def api_recognize(rec: Recognizer, image: Any) -> dict:
     """``/recognize``: ``{"digit": "7" or None, "is_digit": bool, "probabilities": {...}}``."""
 
     def verdict(img):
-        result = rec.recognize(img)
-        return {
-            "digit": result.digit if result.is_digit else None,
-            "is_digit": result.is_digit,
-            "probabilities": result.probabilities,
-        }
+        summary = rec.recognize(img).summary()
+        return {k: summary[k] for k in ("digit", "is_digit", "probabilities")}
 
     return _api_call(verdict, image)
+
+
+def api_read_digit(rec: Recognizer, image: Any) -> dict:
+    """``/read_digit``: the answer for an image file, as the command line's ``--json`` gives it."""
+    return _api_call(lambda img: rec.recognize(img).summary(), image)
+
+
+class Api:
+    """The documented endpoints, one method each. Gradio names an MCP tool after its function and describes
+    it with the docstring (Gradio 6.31 ``gradio.mcp``: ``fn.__name__``, then ``Args:`` and ``Returns:``), so
+    these names and docstrings are what an agent sees. ``sketch`` and ``file`` turn Gradio's raw payloads
+    into values :func:`digitrec.preprocess.normalize` reads (:mod:`digitrec.bounds`)."""
+
+    def __init__(self, rec: Recognizer, feedback: FeedbackStore, sketch, file) -> None:
+        self.rec, self.feedback, self.sketch, self.file = rec, feedback, sketch, file
+
+    def read_digit(self, image: Any) -> dict:
+        """Read the one handwritten digit in an image: a drawing, scan or photo, dark ink on light or the reverse.
+
+        Args:
+            image: the image, as an http(s) URL or a data:image/png;base64,... URL (PNG, JPEG or WebP; at most
+                10 MB and 25 megapixels).
+
+        Returns:
+            {"digit": "7" or null when it is not a digit, "probability": the digit's probability, "is_digit":
+            false for a letter, scribble or object, "best_guess": the likeliest digit even then,
+            "probabilities": all ten, "0" to "9", summing to 1}.
+        """
+        return api_read_digit(self.rec, self.file(image))
+
+    def read_number(self, image: Any) -> dict:
+        """Read a number: several handwritten digits side by side in one image, left to right.
+
+        Args:
+            image: the image, as an http(s) URL or a data:image/png;base64,... URL (at most 16 digits).
+
+        Returns:
+            {"number": "2026", "digits": the ten probabilities of each digit, left to right}.
+        """
+        return api_predict_number(self.rec, self.file(image))
+
+    def digit_probabilities_of_image(self, image: Any) -> dict[str, float]:
+        """The ten probabilities of the handwritten digit in an image (the /predict_image endpoint).
+
+        Args:
+            image: the image, as an http(s) URL or a data:image/png;base64,... URL.
+
+        Returns:
+            Label data: {"label": the likeliest digit, "confidences": all ten digits with their probability}.
+        """
+        return api_predict(self.rec, self.file(image))
+
+    def digit_probabilities_of_drawing(self, drawing: Any) -> dict[str, float]:
+        """The ten probabilities of the digit drawn on a Sketchpad (the /predict endpoint).
+
+        Args:
+            drawing: a Sketchpad value: {"background": null, "layers": [], "composite": the drawing as an image}.
+
+        Returns:
+            Label data: {"label": the likeliest digit, "confidences": all ten digits with their probability}.
+        """
+        return api_predict(self.rec, self.sketch(drawing))
+
+    def read_number_in_drawing(self, drawing: Any) -> dict:
+        """Read a number written on a Sketchpad (the /predict_number endpoint).
+
+        Args:
+            drawing: a Sketchpad value: {"background": null, "layers": [], "composite": the drawing as an image}.
+
+        Returns:
+            {"number": "2026", "digits": the ten probabilities of each digit, left to right}.
+        """
+        return api_predict_number(self.rec, self.sketch(drawing))
+
+    def read_digit_in_drawing(self, drawing: Any) -> dict:
+        """Read the digit drawn on a Sketchpad and say whether it is a digit at all (the /recognize endpoint).
+
+        Args:
+            drawing: a Sketchpad value: {"background": null, "layers": [], "composite": the drawing as an image}.
+
+        Returns:
+            {"digit": "7" or null when it is not a digit, "is_digit": bool, "probabilities": all ten}.
+        """
+        return api_recognize(self.rec, self.sketch(drawing))
+
+    def report_wrong_answer(self, drawing: Any, image: Any, label: str, request: gr.Request) -> dict:
+        """Tell the app what a drawing or image really was, to improve the model (the /report endpoint).
+
+        Args:
+            drawing: a Sketchpad value, or null when an image is sent instead.
+            image: an image, or null when a drawing is sent.
+            label: what it really was: "0" to "9", or "not a digit".
+
+        Returns:
+            {"saved": the label, "file": where the drawing was kept in the corrections dataset}.
+        """
+        picture = self.file(image) if image is not None else self.sketch(drawing)
+        return api_report(self.feedback, self.rec, picture, label, request.session_hash or "", address_of(request))
 
 
 def _holds_no_image(value: Any) -> bool:

@@ -169,9 +169,10 @@ def test_the_server_process_is_tuned_and_tests_are_not():
     assert sys.getswitchinterval() == 0.005  # this test process, which runs the app too, is left alone
 
 
-def test_api_page_lists_the_five_endpoints(client):
+def test_api_page_lists_the_seven_endpoints(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/predict", "/predict_image", "/predict_number", "/recognize", "/report"}
+    old = {"/predict", "/predict_image", "/predict_number", "/recognize", "/report"}
+    assert set(endpoints) == old | {"/read_digit", "/read_number"}
 
 
 def test_predict_number_reads_digits_side_by_side(client, tmp_path, mnist_sample):

@@ -39,6 +39,7 @@ from digitrec.serving import (
     Api,
     Inside,
     Shown,
+    VerdictLabel,
     address_of,
     keep_connections_open,
     load_for_app,
@@ -75,6 +76,15 @@ def sketchpad(**kwargs) -> gr.Sketchpad:
     )
 
 
+def answer_panel(prefix: str, prompt: str = DRAW_PROMPT) -> Shown:
+    """One input's answer: the verdict line, the ten probabilities under the same headline, the 28×28 input."""
+    return Shown(
+        status=gr.Markdown(prompt, elem_id=f"{prefix}status"),
+        label=VerdictLabel(num_top_classes=10, label="Probabilities", elem_id=f"{prefix}label"),
+        seen=gr.Image(label="What the model sees (28×28)", interactive=False, height=224, elem_id=f"{prefix}seen"),
+    )
+
+
 def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Blocks:
     """Wire the UI and the API endpoints (``/predict``, ``/predict_image``, ``/predict_number``,
     ``/recognize``, ``/report``) to one recognizer and one store of corrections."""
@@ -82,54 +92,44 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
     feedback = feedback or FeedbackStore.from_environment(os.environ)
     notice = FEEDBACK_NOTICE.format(where=feedback.where)
     with gr.Blocks(title=TITLE) as demo:
-        # The result panel is created first (rendered further down) so examples can fill it.
-        shown = Shown(
-            label=gr.Label(num_top_classes=10, label="Probabilities", elem_id="label", render=False),
-            seen=gr.Image(
-                label="What the model sees (28×28)", interactive=False, height=224, elem_id="seen", render=False
-            ),
-            status=gr.Markdown(DRAW_PROMPT, elem_id="status", render=False),
-        )
         gr.Markdown(INTRO)
-        with gr.Row(equal_height=False):
-            with gr.Column(min_width=300):
-                with gr.Tab("Draw"):
+        # Each tab answers its own input, in a column beside it that a narrow screen puts right under it:
+        # on a phone the answer is in view as soon as the finger lifts, and no tab shows another's answer.
+        with gr.Tab("Draw"):
+            with gr.Row(equal_height=False):
+                with gr.Column(min_width=300):
                     sketch = sketchpad(canvas_size=CANVAS, label="Draw here (mouse, pen or finger)", elem_id="sketch")
-                    with gr.Column(visible=False, elem_id="wrong") as wrong:
-                        gr.Markdown(FEEDBACK_ASK)
-                        with gr.Row():
-                            answers = [gr.Button(label, size="sm", scale=0, min_width=44) for label in LABELS]
-                    correction = gr.Markdown(notice, visible=False, elem_id="correction")
-                    examples = gr.Examples(
-                        EXAMPLES, inputs=sketch, cache_examples=False, label="Or try an example", elem_id="examples"
-                    )
-                with gr.Tab("Numbers"):
-                    number_sketch = sketchpad(
-                        canvas_size=(720, 360), height=420, label="Write a number", elem_id="number-sketch"
-                    )
-                    number_result = gr.Markdown(NUMBER_PROMPT, elem_id="number-result")
-                with gr.Tab("Inside", elem_id="inside-tab") as inside_tab:
-                    inside = Inside(
-                        status=gr.Markdown(INSIDE_PROMPT, render=False),
-                        saliency=gr.Image(
-                            label="Saliency over the 28×28 input", interactive=False, height=224, render=False
-                        ),
-                        blocks=gr.Gallery(
-                            label="Activation maps of each convolutional block", columns=3, height=260, render=False
-                        ),
-                    )
-                    for component in (inside.status, inside.saliency, inside.blocks):
-                        component.render()
-                with gr.Tab("Upload"):
-                    upload = gr.Image(
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        label="Photo or scan of one digit",
-                        elem_id="upload",
-                    )
+                with gr.Column(min_width=300):
+                    shown = answer_panel("")
+            with gr.Column(visible=False, elem_id="wrong") as wrong:
+                gr.Markdown(FEEDBACK_ASK)
+                with gr.Row():
+                    answers = [gr.Button(label, size="sm", scale=0, min_width=44) for label in LABELS]
+            correction = gr.Markdown(notice, visible=False, elem_id="correction")
+            examples = gr.Examples(
+                EXAMPLES, inputs=sketch, cache_examples=False, label="Or try an example", elem_id="examples"
+            )
+        with gr.Tab("Numbers"):
+            number_sketch = sketchpad(
+                canvas_size=(720, 360), height=420, label="Write a number", elem_id="number-sketch"
+            )
+            number_result = gr.Markdown(NUMBER_PROMPT, elem_id="number-result")
+        with gr.Tab("Inside", elem_id="inside-tab") as inside_tab:
+            inside = Inside(
+                status=gr.Markdown(INSIDE_PROMPT),
+                saliency=gr.Image(label="Saliency over the 28×28 input", interactive=False, height=224),
+                blocks=gr.Gallery(label="Activation maps of each convolutional block", columns=3, height=260),
+            )
+        with gr.Tab("Upload"), gr.Row(equal_height=False):
             with gr.Column(min_width=300):
-                for component in (shown.status, shown.label, shown.seen):
-                    component.render()
+                upload = gr.Image(
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    label="Photo or scan of one digit",
+                    elem_id="upload",
+                )
+            with gr.Column(min_width=300):
+                uploaded = answer_panel("upload-", UPLOAD_PROMPT)
 
         drawing, number = raw_sketchpad(sketch), raw_sketchpad(number_sketch)
         private = dict(api_visibility="private", show_progress="hidden")
@@ -168,7 +168,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
         upload.change(
             lambda value: show_drawing(rec, uploaded_file(value), UPLOAD_PROMPT),
             upload,
-            list(shown),
+            list(uploaded),
             **private,
             **LIGHT,
         )
@@ -218,7 +218,7 @@ def serve(demo: gr.Blocks, **launch_kwargs):
     demo.queue(default_concurrency_limit=WORKERS, max_size=QUEUE_SIZE, status_update_rate=1)
     cache = get_upload_folder()
     start_cache_sweeper(demo, cache)
-    limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache))
+    limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache), blocks=demo)
     block = not launch_kwargs.pop("prevent_thread_lock", False)
     quiet = launch_kwargs.pop("quiet", False)
     started = demo.launch(

@@ -50,9 +50,10 @@ log = logging.getLogger(__name__)
 FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/component_server")  # multipart forms; every other POST is JSON
 CALL_ROUTE = "/gradio_api/call/"  # the documented HTTP route: POST /gradio_api/call/NAME
 MCP_ROUTE = "/gradio_api/mcp"  # an MCP client's JSON-RPC messages: an image arrives in them as a data URL
-EVENT_ROUTES = ("/gradio_api/queue/join", CALL_ROUTE)  # each POST starts work on the server
-# Gradio 6 runs /gradio_api/run/NAME off the queue (no concurrency limit, no queue size) when not on a Space.
+# Gradio 6 runs /gradio_api/run/NAME off the queue (no concurrency limit, no queue size) when not on a Space;
+# the page uses it for its unqueued events (loading an example), so it is served for those alone.
 RUN_ROUTE = "/gradio_api/run/"
+EVENT_ROUTES = ("/gradio_api/queue/join", CALL_ROUTE, RUN_ROUTE)  # each POST starts work on the server
 TRUST_PROXY_ENV = "DIGITREC_TRUST_PROXY"  # "1": behind a proxy of your own that sets X-Forwarded-For
 RATE_LIMITS_ENV = "DIGITREC_RATE_LIMITS"  # "off": no per-page or per-address limit (a private server, a benchmark)
 
@@ -175,8 +176,8 @@ class RequestLimits:
     After each upload the cache is swept (:func:`sweep_cache`), at most once a second.
     """
 
-    def __init__(self, app, sweep=None) -> None:
-        self.app, self.sweep, self._last_sweep, self._in_flight = app, sweep, 0.0, 0
+    def __init__(self, app, sweep=None, blocks: gr.Blocks | None = None) -> None:
+        self.app, self.sweep, self.blocks, self._last_sweep, self._in_flight = app, sweep, blocks, 0.0, 0
         self.per_address = RateLimiter(EVENTS_PER_ADDRESS, EVENT_BURST_PER_ADDRESS)
         self.per_session = RateLimiter(EVENTS_PER_SESSION, EVENT_BURST_PER_SESSION)
 
@@ -192,8 +193,6 @@ class RequestLimits:
             else f"request too large: at most {cap // 1024} KB; upload images to /gradio_api/upload, send their paths"
         )
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        if path.startswith(RUN_ROUTE):
-            return await _refuse(send, 404, f"{path} is not served: call /gradio_api/call/NAME, as the README shows")
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             return await _refuse(send, 413, too_large)
@@ -224,6 +223,8 @@ class RequestLimits:
                 problem = _form_problem(body, headers.get(b"content-type", b""))
             else:
                 problem = _json_problem(path, body, headers.get(b"content-type", b""), long_values=mcp)
+            if not problem and path.startswith(RUN_ROUTE) and not self._unqueued(path, body):
+                problem = 404, f"{path} runs only the page's own unqueued events: call /gradio_api/call/NAME"
             limited = os.environ.get(RATE_LIMITS_ENV) != "off"
             if limited and not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
                 problem = self._rate_problem(scope, headers, body)
@@ -235,6 +236,23 @@ class RequestLimits:
         if self.sweep is not None and path.endswith("/upload") and time.monotonic() - self._last_sweep > 1:
             self._last_sweep = time.monotonic()
             threading.Thread(target=self.sweep, name="digitrec-upload-sweep", daemon=True).start()
+
+    def _unqueued(self, path: str, body: bytes) -> bool:
+        """Whether a ``/run/`` request names an event that is off the queue anyway (``queue=False``)."""
+        if self.blocks is None:
+            return False
+        try:
+            fn_index = json.loads(body).get("fn_index")
+        except (ValueError, AttributeError, RecursionError):
+            return False
+        name = path[len(RUN_ROUTE) :]
+        fns = self.blocks.fns.values()
+        fn = (
+            self.blocks.fns.get(fn_index)
+            if fn_index is not None
+            else next((f for f in fns if f.api_name == name), None)
+        )
+        return fn is not None and not fn.queue
 
     def _rate_problem(self, scope, headers: dict, body: bytes) -> tuple[int, str] | None:
         """Too many events from one address, or from one session of it (see :mod:`digitrec.limits`)."""

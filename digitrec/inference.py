@@ -49,10 +49,10 @@ class Recognition:
         ``probability``, ``is_digit``, the ``best_guess`` even then, and all ten ``probabilities``."""
         return {
             "digit": self.digit if self.is_digit else None,
-            "probability": round(self.probabilities[self.digit], 6),
+            "probability": self.probabilities[self.digit],
             "is_digit": self.is_digit,
             "best_guess": self.digit,
-            "probabilities": {k: round(v, 6) for k, v in self.probabilities.items()},
+            "probabilities": dict(self.probabilities),
         }
 
 

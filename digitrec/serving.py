@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
+from gradio.components.label import LabelConfidence, LabelData
 
 from digitrec.bounds import client_address
 from digitrec.constants import NOT_A_DIGIT, PIXEL_MAX
@@ -135,10 +136,40 @@ def keep_connections_open(server) -> None:
 # ---- what the page shows ----------------------------------------------------------------------
 
 
-class Shown(NamedTuple):
-    """What the Draw and Upload tabs show for one drawing; ``app.py`` wires one component to each field."""
+NOT_A_DIGIT_HEADLINE = "Not a digit?"
 
-    label: dict[str, float] | None  # all ten probabilities, for the Label
+
+class Verdict(NamedTuple):
+    """What a :class:`VerdictLabel` shows: a headline (the digit, or "Not a digit?") over all ten probabilities."""
+
+    headline: str
+    probabilities: dict[str, float]
+
+
+class VerdictLabel(gr.Label):
+    """A ``gr.Label`` whose headline is the verdict, so it never says "0" over a drawing the check calls no digit.
+
+    Works around Gradio 6.31's ``Label.postprocess``, which always headlines a dict's top class, and whose
+    ``"confidences"`` branch iterates a dict as if it were a list: a :class:`Verdict` is turned into the
+    Label's data here, and anything else goes to Gradio's own postprocess.
+    """
+
+    def get_block_name(self) -> str:
+        return "label"  # the page draws it with Gradio's own Label
+
+    def postprocess(self, value):
+        if isinstance(value, Verdict):
+            ranked = sorted(value.probabilities.items(), key=lambda kv: -kv[1])
+            return LabelData(
+                label=value.headline, confidences=[LabelConfidence(label=k, confidence=v) for k, v in ranked]
+            )
+        return super().postprocess(value)
+
+
+class Shown(NamedTuple):
+    """What the Draw and Upload tabs each show for their own input; ``app.py`` wires one component to each field."""
+
+    label: Verdict | None  # the verdict over all ten probabilities, for the VerdictLabel
     seen: np.ndarray | None  # the 28x28 input, enlarged
     status: str  # one line of Markdown: the verdict, or what to do
 
@@ -177,12 +208,16 @@ def show_drawing(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT) -> Show
     p = result.probabilities[result.digit]
     if not result.is_digit:
         return Shown(
-            result.probabilities,
+            Verdict(NOT_A_DIGIT_HEADLINE, result.probabilities),
             preview(result.input),
             f"🤔 **Not a digit?** This looks like none of the digits the model was trained on "
             f"(closest: {result.digit}, {p:.1%}).",
         )
-    return Shown(result.probabilities, preview(result.input), f"Recognized **{result.digit}** ({p:.1%} confident).")
+    return Shown(
+        Verdict(result.digit, result.probabilities),
+        preview(result.input),
+        f"Recognized **{result.digit}** ({p:.1%} confident).",
+    )
 
 
 def show_number(rec: Recognizer, image: Any) -> str:

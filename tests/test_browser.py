@@ -148,10 +148,12 @@ def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, ar
         touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         page.wait_for_timeout(150)
     expect(page.locator("#status")).to_contain_text("Recognized 7", timeout=30_000)
-    # On a narrow screen the result panel sits below the drawing, not beside it.
+    # On a narrow screen the answer sits right under the drawing, in view without scrolling.
+    expect(page.locator("#status")).to_be_in_viewport()
     label = page.locator("#label").bounding_box()
     assert label["y"] >= box["y"] + box["height"]
-    page.screenshot(path=str(artifacts / "browser_phone_7_crossed.png"), full_page=True)
+    assert page.locator("#status").bounding_box()["y"] < page.locator("#wrong").bounding_box()["y"]
+    page.screenshot(path=str(artifacts / "browser_phone_7_crossed.png"))  # what the visitor sees
     phone.close()
 
 
@@ -171,3 +173,52 @@ def test_a_correction_clicked_in_the_browser_lands_in_the_dataset_folder(page, f
     page.screenshot(path=str(artifacts / "browser_correction.png"), full_page=True)
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
     expect(page.locator("#wrong")).to_be_hidden(timeout=20_000)
+
+
+def test_each_tab_answers_only_its_own_input(page, artifacts, tmp_path):
+    from digitrec.render import draw_strokes
+
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    draw(page, STROKES["7_crossed"])
+    expect(page.locator("#status")).to_contain_text("Recognized 7", timeout=30_000)
+    page.get_by_role("tab", name="Upload").click()
+    expect(page.locator("#upload-status")).to_be_visible()
+    three = tmp_path / "three.png"
+    draw_strokes(STROKES["3"], size=(400, 400), width=20).save(three)
+    page.locator("#upload input[type=file]").set_input_files(str(three))
+    expect(page.locator("#upload-status")).to_contain_text("Recognized 3", timeout=30_000)
+    page.screenshot(path=str(artifacts / "browser_upload_3.png"), full_page=True)
+    page.get_by_role("tab", name="Draw").click()
+    expect(page.locator("#status")).to_contain_text("Recognized 7")  # the drawing's own answer, not the upload's
+    expect(page.locator('#label [data-testid="label-output-value"]')).to_have_text("7")
+    page.screenshot(path=str(artifacts / "browser_back_to_draw.png"), full_page=True)
+    page.locator('#sketch button[aria-label="Clear canvas"]').click()
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+
+
+def test_a_letter_called_not_a_digit_is_not_headlined_as_a_digit(page, artifacts):
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    draw(page, [[(0.05, 0.2), (0.27, 0.85), (0.5, 0.35), (0.73, 0.85), (0.95, 0.2)]])  # a W
+    expect(page.locator("#status")).to_contain_text("Not a digit?", timeout=30_000)
+    expect(page.locator('#label [data-testid="label-output-value"]')).to_have_text("Not a digit?")
+    expect(page.locator("#label")).to_contain_text("%")  # the ten probabilities stay under it
+    page.screenshot(path=str(artifacts / "browser_not_a_digit.png"), full_page=True)
+    page.locator('#sketch button[aria-label="Clear canvas"]').click()
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+
+
+def test_the_last_correction_clicked_for_a_drawing_wins(page, feedback_dir):
+    from digitrec.data import read_corrections
+
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    draw(page, STROKES["2"])
+    expect(page.locator("#status")).to_contain_text("Recognized", timeout=30_000)
+    before = len(read_corrections(feedback_dir))
+    page.locator("#wrong button", has_text="8").click()
+    expect(page.locator("#correction")).to_contain_text("Thanks: saved as an 8", timeout=20_000)
+    page.locator("#wrong button", has_text="5").click()
+    expect(page.locator("#correction")).to_contain_text("Thanks: saved as a 5", timeout=20_000)
+    rows = read_corrections(feedback_dir)
+    assert len(rows) == before + 1 and rows[-1]["label"] == "5"
+    page.locator('#sketch button[aria-label="Clear canvas"]').click()
+    expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)

@@ -581,8 +581,9 @@ def test_every_route_caps_its_body_and_its_values(server_url, client, digit_png)
         head = b"Content-Type: application/json\r\nContent-Length: %d\r\n" % (100 * 2**20)
         for route in ("/gradio_api/queue/join", "/gradio_api/call/report"):
             assert _raw_post(server_url, route, head, b'{"data": ["' + block).startswith(b"HTTP/1.1 413")
-        # /run/ would skip the queue and its limits: it is not served at all.
-        assert b"/gradio_api/call/" in _raw_post(server_url, "/gradio_api/run/predict", head, b'{"data": ["' + block)
+        assert _raw_post(server_url, "/gradio_api/run/predict", head, b'{"data": ["' + block).startswith(
+            b"HTTP/1.1 413"
+        )
         undeclared = httpx.post(server_url + "/gradio_api/queue/join", content=iter([b'{"data": ["'] + [block] * 100))
         assert undeclared.status_code == 413  # chunked, with no length to refuse it by
         label = {"data": [None, None, "x" * 60_000], **session}  # under the body cap, over the value cap
@@ -590,6 +591,16 @@ def test_every_route_caps_its_body_and_its_values(server_url, client, digit_png)
         assert r.status_code == 400 and "characters" in r.text and len(r.text) < 300
     assert rss.growth < 50, f"{rss.growth:.0f} MB"
     _predict_ok(client, digit_png)
+
+
+def test_run_serves_only_the_pages_unqueued_events(server_url, digit_png):
+    # /gradio_api/run/ skips the queue: an API endpoint called there would skip its workers and queue too.
+    with open(digit_png, "rb") as f:
+        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
+    file = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
+    for name in ("read_digit", "predict_image"):
+        r = httpx.post(f"{server_url}/gradio_api/run/{name}", json={"data": [file]}, timeout=30)
+        assert r.status_code == 404 and "/gradio_api/call/" in r.text
 
 
 def test_deeply_nested_json_is_a_clear_400_and_the_connection_keeps_serving(server_url):

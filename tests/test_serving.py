@@ -27,8 +27,8 @@ from digitrec.serving import (
 def test_a_drawing_shows_ten_probabilities_the_input_and_the_verdict(recognizer, mnist_sample):
     x, y = mnist_sample
     shown = show_drawing(recognizer, x[5])
-    assert isinstance(shown, Shown) and len(shown.label) == 10
-    assert max(shown.label, key=shown.label.get) == str(y[5])
+    assert isinstance(shown, Shown) and len(shown.label.probabilities) == 10
+    assert shown.label.headline == max(shown.label.probabilities, key=shown.label.probabilities.get) == str(y[5])
     assert shown.seen.shape == (224, 224) and shown.seen.dtype == np.uint8 and shown.seen.max() == 255
     assert shown.status.startswith(f"Recognized **{y[5]}**")
 
@@ -45,7 +45,8 @@ def test_no_drawing_or_a_bad_one_gets_a_message_and_no_numbers(recognizer, value
 
 def test_a_shape_is_shown_as_not_a_digit_with_its_probabilities(recognizer):
     shown = show_drawing(recognizer, render_shape("grid", np.random.default_rng(0)))
-    assert "Not a digit?" in shown.status and sum(shown.label.values()) == pytest.approx(1.0)
+    assert "Not a digit?" in shown.status and sum(shown.label.probabilities.values()) == pytest.approx(1.0)
+    assert shown.label.headline == "Not a digit?"  # the Label's headline says what the status says
 
 
 def test_the_numbers_tab_reads_a_number(recognizer, mnist_sample):
@@ -91,3 +92,12 @@ def test_the_numbers_table_names_places_not_digits(recognizer, mnist_sample):
     x, _ = mnist_sample
     markdown = show_number(recognizer, render_number(x[[3, 47]], np.random.default_rng(5)))
     assert "| 1st from the left |" in markdown and "| 2nd from the left |" in markdown
+
+
+def test_the_verdict_label_headlines_the_verdict_over_all_ten_probabilities():
+    from digitrec.serving import Verdict, VerdictLabel
+
+    probabilities = {str(d): (0.91 if d == 0 else 0.01) for d in range(10)}
+    data = VerdictLabel(num_top_classes=10).postprocess(Verdict("Not a digit?", probabilities))
+    assert data.label == "Not a digit?" and len(data.confidences) == 10 and data.confidences[0].label == "0"
+    assert VerdictLabel().postprocess(probabilities).label == "0"  # a plain dict as gr.Label shows it

@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, metadata_load, snapshot_download
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, RepoCard, metadata_load, snapshot_download
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -179,8 +179,36 @@ def check_space_config(root: Path = ROOT) -> dict:
     return meta
 
 
+SPACES_DOCS = "https://huggingface.co/docs/hub/spaces-overview"  # which plan a Space needs; it changes, so link it
+HARDWARE_DOCS = "https://huggingface.co/docs/hub/spaces-gpus"
+SPACE_TAGS = ["digit-recognition", "handwriting", "mnist", "keras", "gradio", "mcp-server"]
+HOSTING_NOTE = (
+    f"Hosting: Gradio Spaces run on compute; the Hub's Spaces overview ({SPACES_DOCS}) says which plan creating "
+    f"one needs and what a free account may host (ZeroGPU), and {HARDWARE_DOCS} lists the hardware for "
+    "--hardware. The first build installs requirements.txt (TensorFlow among it) and takes minutes; the Space's "
+    "Logs tab shows it."
+)
+LOGIN = "log in with `hf auth login`, or set HF_TOKEN to a token that may write"
+
+
+def space_readme(root: Path, model: str | None, feedback_repo: str | None) -> bytes:
+    """The README a Space gets: this one, its front matter linking the model and dataset repos it uses."""
+    card = RepoCard((root / "README.md").read_text())
+    if model:
+        card.data.models = [parse_ref(model)[0]]
+    if feedback_repo:
+        card.data.datasets = [parse_ref(feedback_repo)[0]]
+    card.data.tags = SPACE_TAGS
+    return str(card).encode()
+
+
 def deploy(
-    space_id: str, private: bool = False, model: str | None = None, root: Path = ROOT, feedback_repo: str | None = None
+    space_id: str,
+    private: bool = False,
+    model: str | None = None,
+    root: Path = ROOT,
+    feedback_repo: str | None = None,
+    hardware: str | None = None,
 ):
     """Create or update a Gradio Space with the app; bundled weights, or a model repo pulled at start.
 
@@ -201,7 +229,8 @@ def deploy(
     try:
         url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
         existing = set(api.list_repo_files(space_id, repo_type="space"))
-        operations = [CommitOperationAdd(f, str(root / f)) for f in wanted]
+        readme = space_readme(root, model, feedback_repo)
+        operations = [CommitOperationAdd(f, readme if f == "README.md" else str(root / f)) for f in wanted]
         operations += [CommitOperationDelete(f) for f in sorted(existing - set(wanted) - {".gitattributes"})]
         info = api.create_commit(
             space_id,
@@ -213,6 +242,8 @@ def deploy(
             api.add_space_variable(space_id, MODEL_ENV, model, description="model the app serves")
         else:
             api.delete_space_variable(space_id, MODEL_ENV)
+        if hardware:
+            api.request_space_hardware(space_id, hardware)
         if feedback_repo:
             api.create_repo(feedback_repo, repo_type="dataset", private=True, exist_ok=True)
             api.add_space_variable(
@@ -224,7 +255,7 @@ def deploy(
     except HfHubHTTPError as exc:
         raise HubError(
             f"deploying to Space {space_id} failed ({exc.response.status_code}): check the name and that "
-            "your token may write to it."
+            f"your token may write to it ({LOGIN})."
         ) from None
     return url, info
 
@@ -246,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--private", action="store_true")
     p.add_argument("--model", help="hf://USER/REPO[@REV] for the Space to pull at start instead of bundled weights")
     p.add_argument("--feedback-repo", metavar="USER/DATASET", help="push visitors' corrections to this dataset repo")
+    p.add_argument("--hardware", help=f"the Space's hardware, e.g. cpu-basic or zero-a10g (see {HARDWARE_DOCS})")
     args = parser.parse_args(argv)
     try:
         if args.command == "pull":
@@ -254,8 +286,10 @@ def main(argv: list[str] | None = None) -> None:
             info = push(args.repo, args.folder, args.private, args.message)
             print(f"pushed {args.repo}: {info.commit_url}")
         else:
-            url, info = deploy(args.space, args.private, args.model, feedback_repo=args.feedback_repo)
-            print(f"Space: {url}\ncommit: {info.oid}")
+            url, info = deploy(
+                args.space, args.private, args.model, feedback_repo=args.feedback_repo, hardware=args.hardware
+            )
+            print(f"Space: {url}\ncommit: {info.oid}\n{HOSTING_NOTE}")
             if args.feedback_repo:
                 print(
                     f"Corrections go to the private dataset {args.feedback_repo}. Add a token that may write to it "

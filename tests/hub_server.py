@@ -33,6 +33,7 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     sdk: str | None = None
+    hardware: str | None = None
 
     def resolve(self, rev: str) -> str | None:
         rev = unquote(rev)
@@ -232,6 +233,13 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"X-Repo-Commit": oid, "ETag": f'"{_sha1(content)}"', "Content-Type": "application/octet-stream"}
         self._send(200, content, headers, head=head)
 
+    def hardware(self, repo):
+        r = self._repo("space", repo)
+        if r is None:
+            return
+        r.hardware = json.loads(self._body())["flavor"]
+        self._send(200, {"stage": "BUILDING", "hardware": {"current": None, "requested": r.hardware}})
+
     def variables(self, repo):
         payload = json.loads(self._body())
         r = self._repo("space", repo)
@@ -254,6 +262,7 @@ ROUTES = [
     (rf"/api/(?P<t>models|spaces|datasets)/{REPO}/tree/(?P<rev>[^/]+)(?P<sub>/.*)?", "GET", Handler.tree),
     (rf"/api/spaces/{REPO}/variables", "POST", Handler.variables),
     (rf"/api/spaces/{REPO}/variables", "DELETE", Handler.variables),
+    (rf"/api/spaces/{REPO}/hardware", "POST", Handler.hardware),
 ]
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -118,3 +119,32 @@ def test_deploy_with_a_feedback_repo_creates_it_private_and_sets_the_variable(hu
     assert "HF_TOKEN" in capsys.readouterr().out
     variables = hub.state.repos[("space", "alice/space-with-feedback")].variables
     assert variables["DIGITREC_FEEDBACK_REPO"] == "alice/digit-corrections"
+
+
+def test_deploy_links_the_model_and_dataset_in_the_space_card_and_sets_its_hardware(hub, capsys):
+    from huggingface_hub import metadata_load
+
+    from digitrec.hub import main
+
+    main(["push", "alice/digits-linked"])
+    main(
+        [
+            "deploy",
+            "alice/linked-space",
+            "--model",
+            "hf://alice/digits-linked",
+            "--feedback-repo",
+            "alice/linked-corrections",
+            "--hardware",
+            "cpu-basic",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "spaces-overview" in out and "spaces-gpus" in out  # where the plans and the hardware are described
+    readme = hub.files("space", "alice/linked-space")["README.md"]
+    path = Path(tempfile.mkdtemp()) / "README.md"
+    path.write_bytes(readme if isinstance(readme, bytes) else readme.encode())
+    meta = metadata_load(path)
+    assert meta["models"] == ["alice/digits-linked"] and meta["datasets"] == ["alice/linked-corrections"]
+    assert "mcp-server" in meta["tags"] and meta["sdk_version"]
+    assert hub.state.repos[("space", "alice/linked-space")].hardware == "cpu-basic"

@@ -82,24 +82,36 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
         name: float(correct[end - len(y) : end].mean())
         for (name, (_, y)), end in zip(styles.items(), ends, strict=True)
     }
-    real = pen_rows("digits", "test")
-    real_x, real_y = pen_inputs(real, REAL_PEN_COPIES, REAL_PEN_SEED)
-    judged["real_pen"] = (*rec.verdicts(real_x), real_y)
-    real_correct = judged["real_pen"][0].argmax(1) == real_y
-    sources = np.array([row["source"] for row in real] * REAL_PEN_COPIES)
-    metrics["real_pen"] = {
-        "accuracy": float(real_correct.mean()),
-        "by_source": {s: float(real_correct[sources == s].mean()) for s in sorted(set(sources))},
-        "digits": len(real),
-        "writers": len({row["writer"] for row in real}),
-        "drawings": len(real_y),
-    }
+    metrics["real_pen"], judged["real_pen"] = real_pen_figures(rec)
     metrics.update(
         test_digits=len(y_test), parameters=int(rec.model.count_params()), seconds=round(time.time() - start, 1)
     )
     if rec.calibration is not None:
         metrics["calibration"] = _calibration_figures(rec, mnist, x_test, judged)
     return metrics
+
+
+def real_pen_figures(rec: Recognizer) -> tuple[dict, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Accuracy on the real pen digits of the test writers (:mod:`digitrec.unipen`), overall and per
+    institution; and ``(probabilities, is_digit, labels)`` of every drawing."""
+    real = pen_rows("digits", "test")
+    real_x, real_y = pen_inputs(real, REAL_PEN_COPIES, REAL_PEN_SEED)
+    probs, is_digit = rec.verdicts(real_x)
+    correct = probs.argmax(1) == real_y
+    sources = np.array([row["source"] for row in real] * REAL_PEN_COPIES)
+    figures = {
+        "accuracy": float(correct.mean()),
+        "by_source": {s: float(correct[sources == s].mean()) for s in sorted(set(sources))},
+        "digits": len(real),
+        "writers": len({row["writer"] for row in real}),
+        "drawings": len(real_y),
+    }
+    return figures, (probs, is_digit, real_y)
+
+
+def real_letters_flagged(rec: Recognizer) -> np.ndarray:
+    """Whether each of the test writers' letters and symbols (those no hand makes like a digit) is a digit."""
+    return rec.verdicts(pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0])[1]
 
 
 def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
@@ -119,7 +131,7 @@ def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
         "style_set": judged["style_set"][1],
         "photo_set": judged["photo_set"][1],
         "real_pen": judged["real_pen"][1],
-        "real_letters": rec.verdicts(pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0])[1],
+        "real_letters": real_letters_flagged(rec),
         **{name: rec.verdicts(inputs)[1] for name, inputs in non_digit_inputs().items()},
     }
     for name, ok in is_digit.items():

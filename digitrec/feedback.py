@@ -36,10 +36,10 @@ from PIL import Image
 
 from digitrec.constants import CLASS_NAMES, NOT_A_DIGIT
 from digitrec.data import METADATA
+from digitrec.errors import FeedbackError
 from digitrec.hub import FEEDBACK_REPO_ENV
 from digitrec.inference import Recognition
 from digitrec.limits import FEEDBACK_IMAGE_SIDE, FEEDBACK_MAX_BYTES, FEEDBACK_PER_MINUTE
-from digitrec.preprocess import PreprocessError
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,6 @@ LABELS = (*CLASS_NAMES, NOT_A_DIGIT)  # what a visitor may say a drawing was
 DIR_ENV, EVERY_ENV, SALT_ENV = "DIGITREC_FEEDBACK_DIR", "DIGITREC_FEEDBACK_EVERY", "DIGITREC_FEEDBACK_SALT"
 DEFAULT_DIR, DEFAULT_EVERY_MIN = "feedback", 5.0
 RATE_SESSIONS = 1024  # addresses and sessions remembered for the rate limit before the quiet ones are dropped
-
-
-class FeedbackError(PreprocessError):
-    """A correction that cannot be kept: an unknown label, or too many from one session."""
 
 
 def label_of(answer: str) -> str:

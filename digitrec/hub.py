@@ -30,15 +30,12 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import validate_repo_id
 
 from digitrec.card import build_model_card
+from digitrec.errors import HubError
 from digitrec.weights import MODEL_FILES, WEIGHTS
 
 ROOT = WEIGHTS.parent  # the project: what a Space deploys
 FEEDBACK_REPO_ENV = "DIGITREC_FEEDBACK_REPO"  # a Space variable naming the dataset repo corrections go to
 MODEL_ENV = "DIGITREC_MODEL"  # a Space variable (or shell variable) naming the model to serve
-
-
-class HubError(RuntimeError):
-    """A Hub operation failed; the message names the repo and says what to do."""
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from digitrec.constants import DIGIT_BOX, IMAGE_SIZE, PIXEL_MAX
+from digitrec.errors import EmptyImageError, ImageTooLargeError, InvalidImageError, PreprocessError
 from digitrec.limits import MAX_LAYERS, MAX_PIXELS, MAX_REQUEST_PIXELS
 
 # Longer side above which an image is first shrunk by an integer box reduction:
@@ -82,22 +83,6 @@ EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how a photo must be turned t
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL refuses decompression bombs above twice this; we check first
 MAX_ECHO = 80  # characters of a client's path or value repeated in an error message
 UNREADABLE = "the file is not a readable image (corrupt or unsupported format); upload a PNG, JPEG or WebP"
-
-
-class PreprocessError(ValueError):
-    """The input cannot be turned into a digit image; the message says why and what to do."""
-
-
-class EmptyImageError(PreprocessError):
-    """The image holds no digit: blank, erased, one colour, or a few stray pixels."""
-
-
-class ImageTooLargeError(PreprocessError):
-    """The image has more pixels than :data:`MAX_PIXELS`."""
-
-
-class InvalidImageError(PreprocessError):
-    """The input is not an image this module understands (corrupt file, wrong type or shape)."""
 
 
 def normalize(image: Any) -> np.ndarray:

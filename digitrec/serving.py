@@ -23,6 +23,7 @@ from gradio.components.label import LabelConfidence, LabelData
 
 from digitrec.bounds import client_address
 from digitrec.constants import NOT_A_DIGIT, PIXEL_MAX
+from digitrec.errors import FeedbackError
 from digitrec.explain import Explainer
 from digitrec.feedback import FeedbackStore, label_of
 from digitrec.inference import Recognizer
@@ -380,7 +381,7 @@ def _api_call(fn, image: Any):
         raise gr.Error(NO_IMAGE, print_exception=False)
     try:
         return fn(image)
-    except PreprocessError as exc:
+    except (PreprocessError, FeedbackError) as exc:
         raise gr.Error(str(exc), print_exception=False) from None
     except Exception:  # keep serving, but do not hide what happened from the operator
         log.exception("unexpected failure while recognizing an image")
@@ -422,7 +423,7 @@ def show_correction(
     """The line under the "Wrong?" buttons after a click."""
     try:
         saved = save_correction(store, rec, image, label, session, address)["saved"]
-    except PreprocessError as exc:
+    except (PreprocessError, FeedbackError) as exc:
         return f"⚠️ {exc}"
     return f"Thanks: saved as {saved if saved == NOT_A_DIGIT else ('an ' if saved == '8' else 'a ') + saved}."
 

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE, SKETCH_BRUSH, SKETCH_CANVAS
+from digitrec.errors import ChecksumError
 from digitrec.preprocess import PreprocessError, normalize
 from digitrec.render import STYLES, paint, pen_mask
 
@@ -47,10 +48,6 @@ TURN, SHEAR = 8.0, 0.2  # degrees either way; horizontal shift per unit of heigh
 UPRIGHT = 0.75  # an unposed drawing's longer side, as a share of the canvas
 
 
-class UnipenChecksumError(RuntimeError):
-    """A file in ``data/unipen/`` does not match its pinned digest."""
-
-
 @cache
 def load(kind: str = "digits") -> tuple[dict, ...]:
     """The rows of ``data/unipen/{kind}.jsonl.gz`` (``"digits"`` or ``"characters"``), checked by SHA-256.
@@ -62,7 +59,7 @@ def load(kind: str = "digits") -> tuple[dict, ...]:
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[path.name]:
-        raise UnipenChecksumError(
+        raise ChecksumError(
             f"{path.name} has SHA-256 {digest}, expected {SHA256[path.name]}: restore data/unipen/ from the repository"
         )
     return tuple(json.loads(line) for line in gzip.decompress(data).splitlines() if line.strip())

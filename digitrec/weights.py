@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from digitrec.constants import CLASS_NAMES
+from digitrec.errors import WeightsNotFoundError
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # the model shipped with the app
 MAX_CLASS_NAME = 32  # characters in a class name: the page and the API show every one
@@ -31,10 +32,6 @@ MODEL_FILES = (
     "confusion_matrix.png",
     "training_curves.png",
 )
-
-
-class WeightsNotFoundError(FileNotFoundError):
-    """No loadable model at the requested location, or its files disagree; the message names the file."""
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ from PIL import Image
 
 from digitrec import unipen
 from digitrec.constants import CLASS_NAMES, SKETCH_CANVAS
+from digitrec.errors import ChecksumError
 from digitrec.preprocess import normalize
 from digitrec.weights import WEIGHTS, read_metrics
 
@@ -27,7 +28,7 @@ def test_a_changed_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(unipen, "FOLDER", tmp_path)
     unipen.load.cache_clear()
     try:
-        with pytest.raises(unipen.UnipenChecksumError, match="expected 499d2b55"):
+        with pytest.raises(ChecksumError, match="expected 499d2b55"):
             unipen.load("digits")
     finally:
         unipen.load.cache_clear()

@@ -75,7 +75,7 @@ def test_layers_over_the_request_budget_are_refused_before_any_is_decoded(tmp_pa
 
 
 def test_an_oversized_composite_is_refused_before_decoding(bomb, no_decoding):
-    with pytest.raises(ImageTooLargeError, match=f"limit is {MAX_PIXELS:,}"):
+    with pytest.raises(ImageTooLargeError, match=f"limit (is|of) {MAX_PIXELS:,}"):
         normalize({"background": None, "layers": [], "composite": {"path": bomb}})
 
 
@@ -313,7 +313,7 @@ def test_concurrent_oversized_composites_are_refused_at_a_small_cost(client, bom
 
     with PeakRSS() as rss, concurrent.futures.ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(call, range(12)))
-    assert all("limit is" in a for a in answers), answers[:2]
+    assert all(f"limit is {MAX_PIXELS:,}" in a or f"limit of {MAX_PIXELS:,}" in a for a in answers), answers[:2]
     assert rss.growth < 100, f"{rss.growth:.0f} MB"
     _predict_ok(client, digit_png)
 
@@ -632,7 +632,8 @@ def test_one_address_cannot_fill_the_queue_and_other_visitors_are_served(server_
             return [r.status_code for r in await asyncio.gather(*calls)]
 
     statuses = asyncio.run(flood())
-    assert set(statuses) <= {200, 429} and statuses.count(200) <= EVENT_BURST_PER_ADDRESS + 20, sorted(set(statuses))
+    accepted = statuses.count(200)  # a burst, and what the bucket refilled while the flood was sent
+    assert set(statuses) == {200, 429} and EVENT_BURST_PER_ADDRESS <= accepted < QUEUE_SIZE, (accepted, set(statuses))
     time.sleep(0.5)
     _predict_ok(client, digit_png)
 

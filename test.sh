@@ -9,10 +9,11 @@ cd "$(dirname "$0")"
 .venv/bin/python -m pip install --quiet -r requirements-test.txt -e .
 
 # Playwright drives Debian's Chromium; `playwright install` would download a browser instead.
-if ! command -v chromium >/dev/null 2>&1; then
+# The README's curl example is run by a test too.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium curl >/dev/null
 fi
 
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1 TF_CPP_MIN_LOG_LEVEL=2

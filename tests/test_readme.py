@@ -33,3 +33,17 @@ def test_the_python_example_runs_from_another_folder(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_the_http_examples_run_against_the_app(server_url, tmp_path):
+    text = README.read_text()
+    client_block = re.search(r"```python\n(from gradio_client.*?)```", text, re.S).group(1)
+    client_block = client_block.replace("http://127.0.0.1:7860/", server_url + "/")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-c", client_block], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert run.returncode == 0 and (tmp_path / "seven.png").is_file(), run.stderr[-2000:]
+    curl_block = (
+        re.search(r"```bash\n(URL=http.*?)```", text, re.S).group(1).replace("http://127.0.0.1:7860", server_url)
+    )
+    run = subprocess.run(["bash", "-c", curl_block], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "event: complete" in run.stdout and '"label": "7"' in run.stdout, run.stderr

@@ -36,6 +36,7 @@ from digitrec.serving import (
     PAGE_JS,
     TITLE,
     UPLOAD_PROMPT,
+    UPLOADED,
     Api,
     Inside,
     Shown,
@@ -166,7 +167,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
             lambda value: show_drawing(rec, drawing(value)), sketch, list(shown), **private, **LIGHT
         )
         upload.change(
-            lambda value: show_drawing(rec, uploaded_file(value), UPLOAD_PROMPT),
+            lambda value: show_drawing(rec, uploaded_file(value), UPLOAD_PROMPT, UPLOADED),
             upload,
             list(uploaded),
             **private,

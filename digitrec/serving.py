@@ -43,7 +43,11 @@ INTRO = (
     "# ✍️ digitrec\nDraw a digit. A CNN trained on MNIST recognizes it as you draw, "
     "and shows the 28×28 image it actually saw."
 )
-DRAW_PROMPT = "Draw a digit (0-9) in the box. Recognition runs after every stroke."
+DRAW_PROMPT = (
+    "Draw a digit (0-9) in the box. Recognition runs after every stroke. "
+    "Drawing small? Pick a thinner brush with the brush-size button."
+)
+DRAWN, UPLOADED = "your drawing", "your upload"  # what a message is about
 UPLOAD_PROMPT = "Upload a photo or scan of a single digit, dark on light or light on dark."
 NUMBER_PROMPT = "Write a number (several digits side by side) in the box."
 INSIDE_PROMPT = "Draw a digit in the Draw tab, then open this tab to see how the network reads it."
@@ -189,21 +193,22 @@ def preview(x: np.ndarray) -> np.ndarray:
     return np.rint(big * PIXEL_MAX).astype(np.uint8)
 
 
-def _for_ui(fn, image: Any, prompt: str):
-    """``(result, None)``, or ``(None, message)``: the prompt when there is no drawing, the reason when it is bad."""
+def _for_ui(fn, image: Any, prompt: str, source: str):
+    """``(result, None)``, or ``(None, message)``: the prompt when there is no input, the reason when it is bad,
+    naming the ``source`` it is about ("your drawing", "your upload")."""
     if image is None:
         return None, prompt
     try:
         return fn(image), None
-    except EmptyImageError:
-        return None, prompt
+    except EmptyImageError as exc:
+        return None, prompt if source != UPLOADED else f"⚠️ {source.capitalize()}: {exc}"
     except PreprocessError as exc:
-        return None, f"⚠️ {exc}"
+        return None, f"⚠️ {source.capitalize()}: {exc}"
 
 
-def show_drawing(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT) -> Shown:
-    """The Draw (or Upload) tab for one drawing: probabilities, the input, the verdict."""
-    result, message = _for_ui(rec.recognize, image, prompt)
+def show_drawing(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT, source: str = DRAWN) -> Shown:
+    """The Draw (or Upload) tab for its own input: probabilities, the input, the verdict."""
+    result, message = _for_ui(rec.recognize, image, prompt, source)
     if result is None:
         return Shown(None, None, message)
     p = result.probabilities[result.digit]
@@ -223,7 +228,7 @@ def show_drawing(rec: Recognizer, image: Any, prompt: str = DRAW_PROMPT) -> Show
 
 def show_number(rec: Recognizer, image: Any) -> str:
     """Markdown for the Numbers tab: the number and how sure the model is of each digit."""
-    result, message = _for_ui(rec.predict_number, image, NUMBER_PROMPT)
+    result, message = _for_ui(rec.predict_number, image, NUMBER_PROMPT, "your number")
     if result is None:
         return message
     rows = []
@@ -236,7 +241,7 @@ def show_number(rec: Recognizer, image: Any) -> str:
 
 def show_inside(explainer: Explainer, image: Any) -> Inside:
     """The Inside tab: a saliency map and each block's strongest activation maps."""
-    e, message = _for_ui(explainer.explain, image, INSIDE_PROMPT)
+    e, message = _for_ui(explainer.explain, image, INSIDE_PROMPT, DRAWN)
     if e is None:
         return Inside(None, None, message)
     gallery = [(mosaic, caption) for caption, mosaic in e.blocks]

@@ -99,7 +99,14 @@ def rows(kind: str, split: str) -> list[dict]:
     ]
 
 
-def draw(strokes: list, rng: np.random.Generator, app: bool | None = None, pose: bool = True) -> Image.Image:
+def draw(
+    strokes: list,
+    rng: np.random.Generator,
+    app: bool | None = None,
+    pose: bool = True,
+    height: tuple[float, float] = HEIGHT,
+    brush: int = SKETCH_BRUSH,
+) -> Image.Image:
     """One pen trajectory as the image a client sends.
 
     Args:
@@ -110,6 +117,8 @@ def draw(strokes: list, rng: np.random.Generator, app: bool | None = None, pose:
             ``None`` to pick, the app with probability :data:`APP_SHARE`.
         pose: ``False`` draws it upright, unsheared, centred, its longer side :data:`UPRIGHT` of the
             canvas: as a test draws the same strokes in a browser.
+        height: the range of the drawing's longer side, as a share of the canvas.
+        brush: the Sketchpad's brush in px (a visitor may pick another with its "Brush Size" button).
     """
     app = rng.random() < APP_SHARE if app is None else app
     angle, shear = math.radians(rng.uniform(-TURN, TURN)), rng.uniform(-SHEAR, SHEAR)
@@ -117,8 +126,8 @@ def draw(strokes: list, rng: np.random.Generator, app: bool | None = None, pose:
         angle = shear = 0.0
     moved, low, span = _posed(strokes, angle, shear)
     side = SKETCH_CANVAS if app else int(rng.integers(*CANVAS_SIDES))
-    scale = side * (rng.uniform(*HEIGHT) if pose else UPRIGHT) / span.max()
-    width = SKETCH_BRUSH if app else max(2, round(span.max() * scale * rng.uniform(*PEN)))
+    scale = side * (rng.uniform(*height) if pose else UPRIGHT) / span.max()
+    width = brush if app else max(2, round(span.max() * scale * rng.uniform(*PEN)))
     room = np.maximum(side - span * scale - width, 0)
     offset = width / 2 + room * (rng.uniform(0, 1, 2) if pose else 0.5)
     mask = pen_mask((side, side), [(p - low) * scale + offset for p in moved], width)

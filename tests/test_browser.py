@@ -58,6 +58,7 @@ def draw(page, strokes) -> None:
 def test_drawing_with_the_mouse_is_recognized_and_clear_resets(page, artifacts, name):
     digit = name[0]
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+    expect(page.locator('#sketch button[aria-label="Brush Size"]')).to_be_visible()  # for a small digit
     draw(page, STROKES[name])  # no click on the brush tool first: the page selects it
     expect(page.locator("#status")).to_contain_text(f"Recognized {digit}", timeout=30_000)
     label = page.locator("#label")

@@ -101,3 +101,16 @@ def test_the_verdict_label_headlines_the_verdict_over_all_ten_probabilities():
     data = VerdictLabel(num_top_classes=10).postprocess(Verdict("Not a digit?", probabilities))
     assert data.label == "Not a digit?" and len(data.confidences) == 10 and data.confidences[0].label == "0"
     assert VerdictLabel().postprocess(probabilities).label == "0"  # a plain dict as gr.Label shows it
+
+
+def test_each_message_names_the_input_it_is_about(recognizer, tmp_path):
+    from digitrec.serving import UPLOAD_PROMPT, UPLOADED
+
+    blank = tmp_path / "blank.png"
+    Image.new("L", (300, 300), 255).save(blank)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    assert show_drawing(recognizer, str(blank), UPLOAD_PROMPT, UPLOADED).status.startswith("⚠️ Your upload: no digit")
+    assert show_drawing(recognizer, str(text), UPLOAD_PROMPT, UPLOADED).status.startswith("⚠️ Your upload: the file")
+    assert show_drawing(recognizer, str(text)).status.startswith("⚠️ Your drawing:")
+    assert "canvas" not in show_drawing(recognizer, str(blank), UPLOAD_PROMPT, UPLOADED).status

@@ -120,7 +120,9 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
 @pytest.mark.parametrize("share", [0.0, 0.5])
 def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample, share):
     x, y = mnist_sample
-    cfg = TrainConfig(limit=160, val_size=40, per_style=4, per_mark=0, more_of="", pen_redraws=10, val_styles=share)
+    cfg = TrainConfig(
+        limit=160, val_size=40, per_style=4, per_mark=0, more_of="", pen_redraws=10, val_styles=share, real_pen=0
+    )
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     _, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
     inputs = np.concatenate([b[0].numpy() for b in val_ds])
@@ -135,6 +137,22 @@ def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample,
     np.testing.assert_array_equal(labels[pen], y_val[::-1][:redrawn])
     originals = to_model_input(x_val[::-1][:redrawn])
     assert not any(np.array_equal(a, b) for a, b in zip(inputs[pen], originals, strict=True))
+
+
+def test_training_and_validation_hold_real_pen_digits_of_their_own_writers(mnist_sample):
+    from digitrec import unipen
+
+    x, y = mnist_sample
+    cfg = TrainConfig(limit=160, val_size=40, per_style=0, per_mark=0, more_of="", pen_redraws=0, real_pen=2)
+    train_split, (x_val, y_val) = split_train_val(x, y, cfg)
+    train_ds, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
+    val_labels = np.concatenate([b[1].numpy() for b in val_ds])
+    real_val = unipen.rows("digits", "val")[: cfg.limit // 10]
+    assert len(val_labels) == len(x_val) + 2 * len(real_val)
+    expected = [int(r["label"]) for r in real_val] * 2
+    np.testing.assert_array_equal(val_labels[len(x_val) :], expected)
+    train_count = sum(len(b[1]) for b in train_ds)
+    assert train_count == len(train_split[0]) + 2 * cfg.limit
 
 
 def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):

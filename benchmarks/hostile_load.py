@@ -15,8 +15,8 @@ then runs each flood while a probe client keeps calling ``/predict``:
 * 100 MB bodies to ``/gradio_api/queue/join``, declared and sent, 4 at once;
 * uploads of 200 files named with ``FileName=``;
 * JSON nested 2,000 deep;
-* 300 calls at once from one address (the queue holds 256);
-* 24 MP photos (the largest accepted) to ``/predict_image``, 16 at once.
+* 300 drawings at once from one address (the queue holds 256);
+* 24 MP photos (the largest accepted) to ``/predict_image``, 8 at once.
 
 The server trusts ``X-Forwarded-For`` here (``DIGITREC_TRUST_PROXY=1``, as on a Space): the probe is
 one visitor at its own address, drawing five strokes a second; the floods come from others.
@@ -240,8 +240,8 @@ def main() -> None:
         ("queue_join_100_mb", raw("/gradio_api/queue/join", json_head, bytes(2**20), chunks=100), 4),
         ("upload_200_files_FileName", raw("/gradio_api/upload", *many_files), 4),
         ("json_2000_deep", raw("/gradio_api/call/predict", json_head + b"Content-Length: %d\r\n" % len(deep), deep), 8),
-        ("queue_flood_one_address", call(number, "/predict_number"), 300),
-        ("photos_24_mp", call(photo, "/predict_image"), 16),
+        ("queue_flood_one_address", call(digit, "/predict"), 300),
+        ("photos_24_mp", call(photo, "/predict_image"), 8),
     ]
     for name, fn, n in floods:
         idle = (

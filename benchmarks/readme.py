@@ -190,6 +190,12 @@ def rows() -> list[tuple[str, str]]:
     if light:
         result = " / ".join(_pct(light[f"gradient_{g}"]["current"]["accuracy"]) for g in (120, 160))
         out.append((f"photos lit unevenly, gradients of 120 / 160 greys (`benchmarks.photo_lighting`){note}", result))
+    small, note = _bench("small_drawings")
+    if small:
+        rows_ = small["results"]
+        by_brush = " / ".join(f"{k.split('brush ')[1]} {_pct(v['accuracy'])}" for k, v in rows_.items() if "small" in k)
+        what = f"small drawings (15-25% of the canvas) by brush size (`benchmarks.small_drawings`){note}"
+        out.append((what, by_brush))
     latency, note = _bench("predict_latency")
     if latency:
         total, base = latency["rec.predict (total)"], latency["naive model.predict (baseline)"]

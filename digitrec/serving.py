@@ -28,6 +28,7 @@ from digitrec.explain import Explainer
 from digitrec.feedback import FeedbackStore, label_of
 from digitrec.inference import Recognizer
 from digitrec.preprocess import EmptyImageError, PreprocessError, to_pil
+from digitrec.weights import quiet_tensorflow_start
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ def use_one_thread_per_op() -> None:
     requests still run side by side on the server's worker threads. Only possible before
     TensorFlow has run its first op; later calls leave the setting as it is.
     """
-    import tensorflow as tf  # heavy, and already loaded by the time a model is
+    with quiet_tensorflow_start():
+        import tensorflow as tf  # heavy: the first import, before any model loads
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)

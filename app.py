@@ -99,7 +99,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
         with gr.Tab("Draw"):
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=300):
-                    sketch = sketchpad(canvas_size=CANVAS, label="Draw here (mouse, pen or finger)", elem_id="sketch")
+                    sketch = sketchpad(canvas_size=CANVAS, label="Draw here", elem_id="sketch")
                 with gr.Column(min_width=300):
                     shown = answer_panel("")
             with gr.Column(visible=False, elem_id="wrong") as wrong:

@@ -219,15 +219,17 @@ class RequestLimits:
                     break
             body = b"".join(chunks)
             del chunks
+            payload, error = (None, None) if files else _parse_json(body)  # parsed once for every check below
             if files:
                 problem = _form_problem(body, headers.get(b"content-type", b""))
             else:
-                problem = _json_problem(path, body, headers.get(b"content-type", b""), long_values=mcp)
-            if not problem and path.startswith(RUN_ROUTE) and not self._unqueued(path, body):
+                problem = _json_problem(path, payload, error, headers.get(b"content-type", b""), long_values=mcp)
+            fields = payload if isinstance(payload, dict) else None
+            if not problem and path.startswith(RUN_ROUTE) and not self._unqueued(path, fields):
                 problem = 404, f"{path} runs only the page's own unqueued events: call /gradio_api/call/NAME"
             limited = os.environ.get(RATE_LIMITS_ENV) != "off"
             if limited and not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
-                problem = self._rate_problem(scope, headers, body)
+                problem = self._rate_problem(scope, headers, fields or {})
             if problem:
                 return await _refuse(send, *problem)
             await self.app(scope, _replay(body, receive), send)
@@ -237,14 +239,12 @@ class RequestLimits:
             self._last_sweep = time.monotonic()
             threading.Thread(target=self.sweep, name="digitrec-upload-sweep", daemon=True).start()
 
-    def _unqueued(self, path: str, body: bytes) -> bool:
-        """Whether a ``/run/`` request names an event that is off the queue anyway (``queue=False``)."""
-        if self.blocks is None:
+    def _unqueued(self, path: str, fields: dict | None) -> bool:
+        """Whether a ``/run/`` request (its JSON object, ``None`` if it sent none) names an event that is off
+        the queue anyway (``queue=False``)."""
+        if self.blocks is None or fields is None:
             return False
-        try:
-            fn_index = json.loads(body).get("fn_index")
-        except (ValueError, AttributeError, RecursionError):
-            return False
+        fn_index = fields.get("fn_index")
         name = path[len(RUN_ROUTE) :]
         fns = self.blocks.fns.values()
         fn = (
@@ -254,13 +254,10 @@ class RequestLimits:
         )
         return fn is not None and not fn.queue
 
-    def _rate_problem(self, scope, headers: dict, body: bytes) -> tuple[int, str] | None:
+    def _rate_problem(self, scope, headers: dict, fields: dict) -> tuple[int, str] | None:
         """Too many events from one address, or from one session of it (see :mod:`digitrec.limits`)."""
         address = client_address(headers, (scope.get("client") or ("", 0))[0])
-        try:
-            session = str(json.loads(body).get("session_hash") or "")
-        except (ValueError, AttributeError, RecursionError):
-            session = ""
+        session = str(fields.get("session_hash") or "")
         if not self.per_session.allow(f"{address} {session}"):
             return 429, f"too many requests: at most {EVENTS_PER_SESSION:g} a second from one page; slow down"
         if not self.per_address.allow(address):
@@ -352,18 +349,28 @@ def _form_problem(body: bytes, content_type: bytes) -> tuple[int, str] | None:
     return None
 
 
-def _json_problem(path: str, body: bytes, content_type: bytes, long_values: bool = False) -> tuple[int, str] | None:
-    """A JSON body too deep or with an overlong string (unless ``long_values``: an MCP message carries an
-    image as a data URL); a call without its input. Other bodies (forms of Gradio's own routes) pass: their
-    size is already bounded."""
+def _parse_json(body: bytes) -> tuple[Any, str | None]:
+    """``(payload, None)``, or ``(None, "deep" or "invalid")`` for a body that is not JSON."""
+    try:
+        return json.loads(body), None
+    except RecursionError:
+        return None, "deep"
+    except ValueError:
+        return None, "invalid"
+
+
+def _json_problem(
+    path: str, payload: Any, error: str | None, content_type: bytes, long_values: bool = False
+) -> tuple[int, str] | None:
+    """A JSON body (``payload``, or the ``error`` :func:`_parse_json` met) too deep or with an overlong string
+    (unless ``long_values``: an MCP message carries an image as a data URL); a call without its input. Other
+    bodies (forms of Gradio's own routes) pass: their size is already bounded."""
     is_call = CALL_ROUTE in path + "/"
     if not is_call and b"json" not in content_type.lower():
         return None
-    try:
-        payload = json.loads(body)
-    except RecursionError:
+    if error == "deep":
         return 400, f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels"
-    except ValueError:
+    if error:
         return 400, 'the body must be JSON: {"data": [...]}'
     if _depth(payload) > MAX_JSON_DEPTH:
         return 400, f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels"

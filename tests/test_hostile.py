@@ -282,6 +282,13 @@ class PeakRSS:
         return self.peak - self.start
 
 
+def _upload(server_url: str, path) -> dict:
+    """``path`` uploaded as a client does it, as the FileData a call then names."""
+    with open(path, "rb") as f:
+        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
+    return {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
+
+
 def _predict_ok(client, digit_png):
     result = client.predict(
         {"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict"
@@ -320,10 +327,8 @@ def test_concurrent_oversized_composites_are_refused_at_a_small_cost(client, bom
 
 def test_a_plain_file_sent_to_predict_points_to_predict_image(server_url, digit_png):
 
-    with open(digit_png, "rb") as f:
-        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
-    file = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
-    r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": [file]}, timeout=30)
+    uploaded = _upload(server_url, digit_png)
+    r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": [uploaded]}, timeout=30)
     assert r.status_code == 422 and "/predict_image" in r.text
 
 
@@ -467,13 +472,8 @@ def test_calls_past_the_queue_are_refused_cleanly_and_the_server_keeps_serving(
     draw_strokes([[(i / 8 + 0.02, 0.2), (i / 8 + 0.08, 0.8)] for i in range(8)], size=(1600, 300), width=20).save(
         number
     )
-    with open(number, "rb") as f:
-        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
-    data = {
-        "data": [
-            {"background": None, "layers": [], "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
-        ]
-    }
+    uploaded = _upload(server_url, number)
+    data = {"data": [{"background": None, "layers": [], "composite": uploaded}]}
 
     async def flood() -> list[int]:
         async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=400)) as http:
@@ -599,11 +599,9 @@ def test_every_route_caps_its_body_and_its_values(server_url, client, digit_png)
 
 def test_run_serves_only_the_pages_unqueued_events(server_url, digit_png):
     # /gradio_api/run/ skips the queue: an API endpoint called there would skip its workers and queue too.
-    with open(digit_png, "rb") as f:
-        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
-    file = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
+    uploaded = _upload(server_url, digit_png)
     for name in ("read_digit", "predict_image"):
-        r = httpx.post(f"{server_url}/gradio_api/run/{name}", json={"data": [file]}, timeout=30)
+        r = httpx.post(f"{server_url}/gradio_api/run/{name}", json={"data": [uploaded]}, timeout=30)
         assert r.status_code == 404 and "/gradio_api/call/" in r.text
 
 
@@ -623,9 +621,8 @@ def test_one_address_cannot_fill_the_queue_and_other_visitors_are_served(server_
 
     from digitrec.limits import EVENT_BURST_PER_ADDRESS, QUEUE_SIZE
 
-    with open(digit_png, "rb") as f:
-        uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
-    value = {"background": None, "layers": [], "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
+    uploaded = _upload(server_url, digit_png)
+    value = {"background": None, "layers": [], "composite": uploaded}
 
     async def flood() -> list[int]:
         async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=400)) as http:

@@ -2,7 +2,9 @@
 
     python -m benchmarks.app_latency [--requests 200]
 
-1. Cold start: ``python app.py`` until the first successful ``/predict``.
+1. Cold start: ``python app.py`` until the first successful ``/predict``, against a Gradio
+   app that loads no model (``benchmarks/noop_app.py``) in the same run; and whether the
+   app process maps any TensorFlow library (it serves on LiteRT).
 2. Latency of ``/predict`` through ``gradio_client`` next to ``/noop`` (same app, same
    input, a function that returns at once), p50/p99, and the difference.
 3. Throughput at 1, 8 and 32 concurrent clients, counting errors; the median of
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="sequential requests per endpoint")
     parser.add_argument("--load", type=int, default=1280, help="requests per throughput run")
     parser.add_argument("--repeats", type=int, default=3, help="throughput runs per number of clients")
+    parser.add_argument("--starts", type=int, default=3, help="cold starts of each app")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     digit = sample_digits()[0][0]
@@ -140,14 +143,22 @@ def main() -> None:
     value = {"background": None, "layers": [], "composite": handle_file(str(tmp / "digit.png"))}
     results: dict = {}
 
-    # 1. Cold start of the real entry point.
+    # 1. Cold start of the real entry point, and of a Gradio app without a model, alternating.
     # Capacity, not the per-client limits: each loop here sends far faster than a visitor draws.
-    proc, url, t0 = start_server([sys.executable, "app.py"], DIGITREC_RATE_LIMITS="off")
-    client = connect(url, proc)
-    client.predict(value, api_name="/predict")
-    results["cold_start_s"] = round(time.perf_counter() - t0, 2)
-    proc.terminate()
-    proc.wait()
+    starts: dict[str, list[float]] = {"app.py": [], "noop_app": []}
+    for _ in range(args.starts):
+        for name, cmd in (("app.py", ["app.py"]), ("noop_app", ["-m", "benchmarks.noop_app"])):
+            proc, url, t0 = start_server([sys.executable, *cmd], DIGITREC_RATE_LIMITS="off")
+            connect(url, proc).predict(value, api_name="/predict")
+            starts[name].append(time.perf_counter() - t0)
+            if name == "app.py":
+                maps = Path(f"/proc/{proc.pid}/maps").read_text()
+                results["app_maps_tensorflow"] = "tensorflow" in maps
+            proc.terminate()
+            proc.wait()
+    results["cold_start_s"] = round(float(np.median(starts["app.py"])), 2)
+    results["cold_start_noop_app_s"] = round(float(np.median(starts["noop_app"])), 2)
+    results["cold_start_vs_noop_app"] = round(results["cold_start_s"] / results["cold_start_noop_app_s"], 2)
 
     # 2-4. The same app with a no-op endpoint beside /predict.
     proc, url, _ = start_server([sys.executable, "-m", "benchmarks.serve_with_noop"], DIGITREC_RATE_LIMITS="off")

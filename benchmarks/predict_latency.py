@@ -3,8 +3,11 @@
     python -m benchmarks.predict_latency [--repeats 300]
 
 Input: an 800x800 RGBA Sketchpad composite of a real MNIST test digit (the default
-Gradio canvas size). Reports medians and p99 in milliseconds, measured in one run, and what
-reading each input in its shifted views costs against reading it alone (``digitrec.inference.SHIFTS``).
+Gradio canvas size). Reports medians and p99 in milliseconds, measured in one run: the
+baseline is Keras' ``model.predict()`` of the shipped weights; the predictor as served
+runs ``model.tflite`` on LiteRT, and the same predictor in TensorFlow (the Keras backend)
+stands beside it; then where the time of one prediction goes, and what reading each input
+in its shifted views costs against reading it alone (``digitrec.graph.SHIFTS``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import numpy as np
 
 from benchmarks.common import sample_digits, summary, timed, write_results
 from digitrec import Recognizer, normalize
+from digitrec.calibration import softmax
 from digitrec.render import render_on_canvas
+from digitrec.weights import WEIGHTS, load_keras_folder
 
 
 def main() -> None:
@@ -23,20 +28,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=300)
     args = parser.parse_args()
 
-    rec = Recognizer.load()
-    alone = Recognizer.load(shifts=((0, 0),))  # the input in one view, without its shifts
+    rec = Recognizer.load()  # as served: LiteRT
+    assert rec.backend == "litert", "weights/ has no current model.tflite: python -m digitrec.evaluate --export-only"
+    in_keras = Recognizer.load(backend="keras")
+    alone = Recognizer.load(shifts=((0, 0),))  # the input in one view, without its shifts (in TensorFlow)
+    model = load_keras_folder(WEIGHTS)
     digits, _ = sample_digits()
     canvas = render_on_canvas(digits[0], np.random.default_rng(0), canvas=800, style="transparent")
     x = normalize(canvas)[None]
+    taps, logits, own = rec.outputs(x)
 
     results = {
-        "naive model.predict (baseline)": summary(timed(lambda: rec.model.predict(x[..., None], verbose=0), 50)),
-        "preprocess (normalize)": summary(timed(lambda: normalize(canvas), args.repeats)),
-        "forward pass (compiled)": summary(timed(lambda: rec.outputs(x), args.repeats)),
-        "forward + not-a-digit check": summary(timed(lambda: rec.verdicts(x), args.repeats)),
+        "naive model.predict (baseline)": summary(timed(lambda: model.predict(x[..., None], verbose=0), 50)),
         "rec.predict (total)": summary(timed(lambda: rec.predict(canvas), args.repeats)),
-        "forward pass, one view": summary(timed(lambda: alone.outputs(x), args.repeats)),
-        "rec.predict, one view": summary(timed(lambda: alone.predict(canvas), args.repeats)),
+        "rec.predict in TensorFlow (Keras backend)": summary(timed(lambda: in_keras.predict(canvas), args.repeats)),
+        "preprocess (normalize)": summary(timed(lambda: normalize(canvas), args.repeats)),
+        "forward pass (LiteRT, five views)": summary(timed(lambda: rec.network.run(x[..., None]), args.repeats)),
+        "forward pass (TensorFlow, five views)": summary(
+            timed(lambda: in_keras.network.run(x[..., None]), args.repeats)
+        ),
+        "outputs (forward + ink features)": summary(timed(lambda: rec.outputs(x), args.repeats)),
+        "not-a-digit check (numpy)": summary(timed(lambda: rec.calibration.is_digit(taps, softmax(own)), args.repeats)),
+        "probabilities as a dict": summary(timed(lambda: rec._as_dict(logits[0]), args.repeats)),
+        "forward pass, one view (TensorFlow)": summary(timed(lambda: alone.outputs(x), args.repeats)),
     }
     base = results["naive model.predict (baseline)"]["p50_ms"]
     for r in results.values():

@@ -196,6 +196,11 @@ def rows() -> list[tuple[str, str]]:
         by_brush = " / ".join(f"{k.split('brush ')[1]} {_pct(v['accuracy'])}" for k, v in rows_.items() if "small" in k)
         what = f"small drawings (15-25% of the canvas) by brush size (`benchmarks.small_drawings`){note}"
         out.append((what, by_brush))
+    lite = m.get("litert")
+    if lite and "checked" in lite:
+        result = f"{'the same' if lite['same_answers'] else 'DIFFERENT'} digit and verdict on all "
+        result += f"{lite['checked']:,} evaluation inputs; logits within {lite['max_logit_difference']:.0e}"
+        out.append(("`model.tflite` on LiteRT (what serves) against the Keras weights", result))
     latency, note = _bench("predict_latency")
     if latency:
         total, base = latency["rec.predict (total)"], latency["naive model.predict (baseline)"]
@@ -206,8 +211,21 @@ def rows() -> list[tuple[str, str]]:
     if app:
         busy, ceiling = app["throughput_32_clients"], app["throughput_32_clients_noop"]
         result = f"{busy['predictions_per_s']} predictions/s against a no-op ceiling of "
-        result += f"{ceiling['predictions_per_s']}/s, {busy['errors']} errors; cold start {app['cold_start_s']} s"
+        result += (
+            f"{ceiling['predictions_per_s']}/s ({app['throughput_32_clients_vs_noop']}), {busy['errors']} errors; "
+        )
+        result += f"server memory at most {app['peak_rss_mb']:.0f} MB"
         out.append((f"the app at 32 clients (`benchmarks.app_latency`){note}", result))
+        if "cold_start_noop_app_s" in app:
+            result = f"{app['cold_start_s']} s, {app['cold_start_vs_noop_app']}× a Gradio app without a model "
+            result += f"({app['cold_start_noop_app_s']} s)"
+            result += "; no TensorFlow in the process" if not app["app_maps_tensorflow"] else "; TensorFlow loaded"
+            out.append((f"`python app.py` to its first answer (`benchmarks.app_latency`){note}", result))
+    sizes, _ = _bench("install_size")
+    if sizes:
+        result = f"app and Space (`requirements.txt`) {sizes['app']['venv_mb']:,} MB; with training "
+        result += f"(`requirements-train.txt`) {sizes['train']['venv_mb']:,} MB"
+        out.append(("virtual environment on disk (`benchmarks.install_size`)", result))
     hostile, note = _bench("hostile_load")
     if hostile:
         floods = hostile["floods"].values()

@@ -51,6 +51,10 @@ rec = Recognizer.load("hf://{repo}")
 rec.predict("my_digit.png")  # {{"0": 0.0001, ..., "7": 0.9993, ...}}
 ```
 
+`Recognizer` runs `model.tflite` on LiteRT (`ai-edge-litert`), without TensorFlow: the same
+network with its shifted views, the "not a digit" check's activations and the saliency map
+as two signatures, exported from these weights{litert}.
+
 ## Training
 
 `python train.py` on the 60,000 MNIST training digits, {val_size:,} of them held out for
@@ -61,6 +65,16 @@ on 2 CPU cores. Settings:
 {config}
 ```
 {started_from}"""
+
+
+def _litert_note(record: dict | None) -> str:
+    if not record or "checked" not in record:
+        return ""
+    same = "the same digit and verdict on every one" if record["same_answers"] else "SOME ANSWERS DIFFER"
+    return (
+        f"; against Keras on {record['checked']:,} evaluation inputs, {same}, logits within "
+        f"{record['max_logit_difference']:.0e}"
+    )
 
 
 def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
@@ -119,6 +133,7 @@ def build_model_card(folder: Path, repo_id: str = "USER/digitrec") -> ModelCard:
         minutes=training.get("train_minutes", "?"),
         config=json.dumps(config, indent=2),
         started_from=_started_from_section(info.get("started_from")),
+        litert=_litert_note(metrics.get("litert")),
     )
     sections = _real_pen_section(metrics) + _styles_section(metrics) + _corrections_section(training)
     credits = UNIPEN_CREDIT if config.get("real_pen") else ""  # only a model trained on it owes the credit

@@ -5,7 +5,8 @@ MNIST test; the canvas set (the same test digits re-drawn as a drawing canvas de
 them); tight crops of the test digits; test digits photographed on paper; the handwriting-style set; how often "not a
 digit" fires on digits and on non-digits; expected calibration error. Writes
 ``calibration.npz``, ``metrics.json``, the two PNG figures and the model card into the
-folder: the one place that writes them.
+folder, and exports ``model.tflite`` (:mod:`digitrec.graph`), checked against Keras on every
+set: the one place that writes them.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from digitrec.constants import CLASS_NAMES, NUM_CLASSES
 from digitrec.data import load_mnist
 from digitrec.evalsets import canvas_inputs, non_digit_inputs, photo_inputs, tight_crop_inputs
 from digitrec.fitting import FLAG_RATE, fit_for
+from digitrec.graph import export
 from digitrec.inference import Recognizer
 from digitrec.preprocess import from_uint8
 from digitrec.render import STYLES
 from digitrec.styles import as_batch, style_test_set
 from digitrec.unipen import inputs as pen_inputs
 from digitrec.unipen import rows as pen_rows
-from digitrec.weights import WEIGHTS, write_metrics
+from digitrec.weights import WEIGHTS, read_metrics, write_metrics
 
 PEN_SET = 2_000  # canvas-set digits also drawn in solid pen, for the "not a digit" figures
 PHOTO_SET = 2_000  # test digits photographed on paper (noise, light gradient, shadow, JPEG)
@@ -144,12 +146,13 @@ def evaluate_and_report(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
     """Fit the calibration of the model in ``folder``, measure it, print the figures, and write
     ``calibration.npz``, ``metrics.json``, the PNGs and the model card there."""
     folder = Path(folder)
-    rec = Recognizer.load(folder, calibration=False)
+    rec = Recognizer.load(folder, calibration=False, backend="keras")
     if not limit:  # calibration needs the full splits; a quick look at a few digits skips it
         rec.calibration = fit_for(rec)
         rec.calibration.save(folder)
         print(f"calibration: temperature {rec.calibration.temperature:.3f}, written to {folder / 'calibration.npz'}")
     metrics = evaluate(rec, limit)
+    metrics["litert"] = export_and_check(folder, limit)
     print_metrics(metrics)
     write_metrics(folder, metrics)
     plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), folder / "confusion_matrix.png")
@@ -159,6 +162,55 @@ def evaluate_and_report(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
     card.write_model_card(folder)
     print(f"wrote metrics.json, PNGs and README.md (model card) to {folder}")
     return metrics
+
+
+def export_and_check(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
+    """Export ``model.tflite`` from the weights in ``folder``, then check that LiteRT answers as Keras
+    does on every evaluation set (on the first ``limit`` test digits, if set): the largest logit
+    difference, and whether every digit and every "not a digit" verdict is the same. Returns the
+    record ``metrics.json`` keeps under ``"litert"``."""
+    folder = Path(folder)
+    keras_rec = Recognizer.load(folder, backend="keras")
+    record = export(keras_rec.model, folder, check=from_uint8(load_mnist()[1][0][:256]))
+    lite_rec = Recognizer.load(folder, backend="litert")
+    record["sets"] = {}
+    for name, inputs in checked_sets(limit).items():
+        k_out, l_out = keras_rec.outputs(inputs), lite_rec.outputs(inputs)
+        (k_taps, k_logits, _), (l_taps, l_logits, _) = k_out, l_out
+        (k_probs, k_ok), (l_probs, l_ok) = keras_rec.verdicts_of(k_out), lite_rec.verdicts_of(l_out)
+        record["sets"][name] = {
+            "checked": len(inputs),
+            "max_logit_difference": float(np.abs(k_logits - l_logits).max()),
+            "max_tap_difference": float(max(np.abs(a - b).max() for a, b in zip(k_taps, l_taps, strict=True))),
+            "different_digits": int((k_probs.argmax(1) != l_probs.argmax(1)).sum()),
+            "different_verdicts": int((k_ok != l_ok).sum()),
+        }
+    sets = record["sets"].values()
+    record["max_logit_difference"] = max(s["max_logit_difference"] for s in sets)
+    record["checked"] = sum(s["checked"] for s in sets)
+    record["same_answers"] = not any(s["different_digits"] or s["different_verdicts"] for s in sets)
+    print(
+        f"model.tflite: {record['bytes']:,} bytes; against Keras on {record['checked']:,} inputs, largest logit "
+        f"difference {record['max_logit_difference']:.1e}, "
+        f"{'the same' if record['same_answers'] else 'DIFFERENT'} answers"
+    )
+    return record
+
+
+def checked_sets(limit: int = 0) -> dict[str, np.ndarray]:
+    """The normalized inputs of every evaluation set, for :func:`export_and_check`."""
+    _, (x_test, y_test) = load_mnist()
+    if limit:
+        x_test, y_test = x_test[:limit], y_test[:limit]
+    return {
+        "mnist_test": from_uint8(x_test),
+        "canvas_set": canvas_inputs(x_test)[0],
+        "photo_set": photo_inputs(x_test[:PHOTO_SET]),
+        "style_set": as_batch(style_test_set(x_test, y_test))[0],
+        "real_pen": pen_inputs(pen_rows("digits", "test"), REAL_PEN_COPIES, REAL_PEN_SEED)[0],
+        "real_letters": pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0],
+        **non_digit_inputs(),
+    }
 
 
 def print_metrics(metrics: dict) -> None:
@@ -190,8 +242,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", nargs="?", default=str(WEIGHTS), help="model folder (default: weights/)")
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N test digits only (no fitting)")
+    parser.add_argument(
+        "--export-only",
+        action="store_true",
+        help="only export model.tflite and check it against Keras on the evaluation sets (metrics.json 'litert')",
+    )
     args = parser.parse_args(argv)
-    evaluate_and_report(args.folder, args.limit)
+    if args.export_only:
+        metrics = read_metrics(args.folder)
+        metrics["litert"] = export_and_check(args.folder, args.limit)
+        write_metrics(args.folder, metrics)
+    else:
+        evaluate_and_report(args.folder, args.limit)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A look inside the network: activation maps of each convolutional block, and a saliency map.
 
-Built on demand from the already loaded model (no second copy of the weights); the
+Read from the loaded network's second signature (no second copy of the weights); the
 main prediction path never calls it.
 """
 
@@ -26,39 +26,19 @@ class Explanation:
 
 
 class Explainer:
-    """Activation and gradient views of a :class:`digitrec.Recognizer`'s model."""
+    """Activation and gradient views of a :class:`digitrec.Recognizer`'s network: the ``inside``
+    signature of its graph (:mod:`digitrec.graph`), on LiteRT or in TensorFlow as it runs."""
 
     def __init__(self, recognizer):
-        import keras  # heavy: only the Inside tab builds these views
-        import tensorflow as tf
-
-        model = recognizer.model
         self.recognizer = recognizer
-        # A block ends where the network pools: take the input of every pooling layer.
-        ends = [layer.input for layer in model.layers if "Pooling" in type(layer).__name__]
-        self._blocks = keras.Model(model.input, ends)
-        self._names = [f"block {i + 1}: {tuple(t.shape[1:])}" for i, t in enumerate(ends)]
-
-        @tf.function(input_signature=[tf.TensorSpec([1, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)])
-        def saliency(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                probs = model(x, training=False)
-                top = tf.reduce_max(probs, axis=1)
-            return tape.gradient(top, x), tf.argmax(probs, axis=1)
-
-        self._saliency = saliency
 
     def explain(self, image) -> Explanation:
         """Normalize ``image`` like every prediction does, then show what each block and each pixel did."""
         result = self.recognizer.recognize(image)
-        x = result.input[None, ..., None].astype(np.float32)
-        outputs = self._blocks(x, training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        blocks = [(name, _mosaic(np.asarray(out)[0])) for name, out in zip(self._names, outputs, strict=True)]
-        grad, _ = self._saliency(x)
-        grad = np.abs(np.asarray(grad)[0, ..., 0])
-        return Explanation(result.digit, blocks, grad, _heatmap(result.input, grad))
+        maps, gradient = self.recognizer.network.inside(result.input[None, ..., None].astype(np.float32))
+        blocks = [(f"block {i + 1}: {act.shape}", _mosaic(act)) for i, act in enumerate(maps)]
+        gradient = np.abs(gradient)
+        return Explanation(result.digit, blocks, gradient, _heatmap(result.input, gradient))
 
 
 def _mosaic(act: np.ndarray) -> np.ndarray:

@@ -182,7 +182,8 @@ SPACE_TAGS = ["digit-recognition", "handwriting", "mnist", "keras", "gradio", "m
 HOSTING_NOTE = (
     f"Hosting: Gradio Spaces run on compute; the Hub's Spaces overview ({SPACES_DOCS}) says which plan creating "
     f"one needs and what a free account may host (ZeroGPU), and {HARDWARE_DOCS} lists the hardware for "
-    "--hardware. The first build installs requirements.txt (TensorFlow among it) and takes minutes; the Space's "
+    "--hardware. The first build installs requirements.txt (no TensorFlow: the model runs on LiteRT) and takes "
+    "a few minutes; the Space's "
     "Logs tab shows it."
 )
 LOGIN = "log in with `hf auth login`, or set HF_TOKEN to a token that may write"

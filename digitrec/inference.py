@@ -1,8 +1,9 @@
 """The predictor: load a trained model once, then recognize drawings in milliseconds.
 
-``model.predict()`` builds a data pipeline on every call; here the network is traced
-once into a graph for any batch size and called directly
-(``benchmarks/predict_latency.py`` measures both).
+The network runs as one exported graph (:mod:`digitrec.graph`): on LiteRT
+(:mod:`digitrec.lite`) when the model folder has ``model.tflite``, without TensorFlow in the
+process; in TensorFlow otherwise, and for training, evaluation and fitting. Both answer the
+same (``digitrec.evaluate`` checks it on every evaluation set).
 
 Every input is read in a few views, itself and its one-pixel shifts, in one forward pass,
 and the logits are averaged over them: centring a drawing by its centre of mass, as MNIST
@@ -12,6 +13,7 @@ than any one view (``benchmarks/shifted_views.py`` measures it).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.calibration import INK_FEATURES, Calibration, feature_model, ink_features, softmax
+from digitrec.calibration import Calibration, ink_features, softmax
 from digitrec.constants import IMAGE_SIZE
+from digitrec.graph import SHIFTS, KerasNetwork, check_shifts, weights_sha256
 from digitrec.hub import pull
+from digitrec.lite import EXPORT_COMMAND, LiteNetwork
+from digitrec.lite import FILE as LITE_FILE
 from digitrec.preprocess import EmptyImageError, normalize
 from digitrec.segment import split_digits
-from digitrec.weights import WEIGHTS, WeightsNotFoundError, class_names, load_keras_folder, read_info
+from digitrec.weights import WEIGHTS, WeightsNotFoundError, class_names, load_keras_folder, read_info, read_metrics
 
-VIEWS_PER_PASS = 1024  # images through the network per forward pass, views counted: the one place that batches
-# (down, right) in pixels: the input, then one pixel each way; chosen on validation digits and drawings
-# among shifts of one pixel, half a pixel and diagonals (benchmarks/README.md, "Shifted views").
-SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+BACKENDS = ("litert", "keras")
 
 
 @dataclass(frozen=True)
@@ -67,76 +69,60 @@ class Recognizer:
 
     def __init__(
         self,
-        model,
+        network: LiteNetwork | KerasNetwork,
         info: dict | None = None,
         source: str = "",
         calibration: Calibration | None = None,
-        shifts: tuple[tuple[int, int], ...] = SHIFTS,
     ):
-        import tensorflow as tf  # heavy: only code that runs a model pays for it
-
-        if not shifts or tuple(shifts[0]) != (0, 0) or any(max(abs(dy), abs(dx)) > 1 for dy, dx in shifts):
-            raise ValueError(
-                "shifts must be (down, right) pairs of -1, 0 or 1 pixels, the first (0, 0) (the input itself); "
-                f"got {shifts!r}"
-            )
-        self.model = model
-        self.shifts = tuple(shifts)
-        self._batch = max(1, VIEWS_PER_PASS // len(self.shifts))
+        """``network``: a :class:`~digitrec.lite.LiteNetwork`, or a :class:`~digitrec.graph.KerasNetwork`
+        (``KerasNetwork(keras_model, shifts)``); :meth:`load` picks one."""
+        self.network = network
         self.info = info or {}
         self.source = source
         self.revision = "local"  # the Hub commit for hf:// models (set by load)
         self.calibration = calibration
-        self.class_names = class_names(self.info, int(model.output_shape[-1]), source)
-        taps = feature_model(model)
-        classifier = model.get_layer("probabilities")
-
-        def forward(x):
-            # Each view of the batch, one after the other; a shift brings in background (0) at one edge.
-            padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
-            views = tf.concat(
-                [padded[:, 1 - dy : 1 - dy + IMAGE_SIZE, 1 - dx : 1 - dx + IMAGE_SIZE] for dy, dx in self.shifts], 0
-            )
-            # The classifier's logits (its input times its weights), so the temperature divides logits,
-            # not log-probabilities: their mean over the views, rows (view, image) back to one per image.
-            pooled = taps(views, training=False)
-            logits = tf.matmul(pooled[-1], classifier.kernel) + classifier.bias
-            mean = tf.reduce_mean(tf.reshape(logits, [len(self.shifts), -1, logits.shape[-1]]), 0)
-            # The "not a digit" check reads the input itself (the first view), as it was designed and
-            # measured: what the views average sits nearer the digits and let more letters and clothing
-            # through (benchmarks/README.md, "Shifted views").
-            n = tf.shape(x)[0]
-            return (*(t[:n] for t in pooled), mean, logits[:n])  # in the order outputs() returns them
-
-        # Calling the traced graph directly skips tf.function's per-call argument dispatch.
-        self._graph = tf.function(
-            tf.autograph.experimental.do_not_convert(forward),
-            input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
-        ).get_concrete_function()
-        self.tap_sizes = [INK_FEATURES, *(int(t.shape[-1]) for t in taps.outputs)]
+        self.class_names = class_names(self.info, network.classes, source)
+        self.tap_sizes = network.tap_sizes
         if calibration is not None and not calibration.fits(self.tap_sizes, len(self.class_names)):
             raise WeightsNotFoundError(
                 f"the calibration of {source or 'this model'} was fitted for another model or by an older "
                 "digitrec (its arrays do not match what this model's detector reads); fit it again with "
                 "`python -m digitrec.fitting FOLDER`"
             )
-        self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace now, not on the first request
+        self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace and allocate now, not on a request
+
+    @property
+    def backend(self) -> str:
+        """``"litert"`` or ``"keras"``: what runs the network."""
+        return self.network.backend
+
+    @property
+    def model(self):
+        """The Keras model, for code that trains or measures it; ``None`` on LiteRT, which has none."""
+        return getattr(self.network, "model", None)
 
     @classmethod
     def load(
-        cls, source: str | Path | None = None, calibration: bool = True, shifts: tuple[tuple[int, int], ...] = SHIFTS
+        cls,
+        source: str | Path | None = None,
+        calibration: bool = True,
+        shifts: tuple[tuple[int, int], ...] = SHIFTS,
+        backend: str | None = None,
     ) -> Recognizer:
         """Load a model: the bundled ``weights/`` by default, a folder, or ``hf://USER/REPO[@REV]``.
 
         Args:
-            source: where the model lives. Folders must hold the Keras layout
-                (``config.json``, ``model.weights.h5``); loading runs in Keras safe mode.
+            source: where the model lives. A folder holds ``model.tflite`` (what serving runs) and
+                the Keras layout (``config.json``, ``model.weights.h5``; loaded in Keras safe mode).
             calibration: use the folder's ``calibration.npz`` (temperature and "not a digit"
                 check) when it has one. ``False`` (for fitting one) gives the network's own
                 probabilities and calls every input a digit.
             shifts: the views each input is read in, ``(down, right)`` shifts of at most one
                 pixel, the first ``(0, 0)``; their logits are averaged. ``((0, 0),)`` reads the
-                input alone. The calibration was fitted with the default.
+                input alone (in TensorFlow: the export has the default's). The calibration was
+                fitted with the default.
+            backend: ``"litert"``, ``"keras"``, or ``None``: LiteRT when the folder has a
+                ``model.tflite`` exported from its weights, else Keras with a one-line note on stderr.
 
         Returns:
             A ready :class:`Recognizer`.
@@ -145,16 +131,18 @@ class Recognizer:
             WeightsNotFoundError: nothing loadable there, or files that disagree; the message names the file.
             digitrec.hub.HubError: a Hub reference that is malformed, missing or unreachable.
         """
+        if backend not in (None, *BACKENDS):
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)} or None; got {backend!r}")
         hub_ref = source is not None and str(source).startswith("hf://")
         if hub_ref:
             folder = pull(str(source))
         else:
             folder = Path(source) if source is not None else WEIGHTS
         try:
-            model = load_keras_folder(folder)
+            network = _network(Path(folder), check_shifts(shifts), backend)
             info = read_info(folder)
             fitted = _read_calibration(folder) if calibration else None
-            rec = cls(model, info, str(source or folder), fitted, shifts)
+            rec = cls(network, info, str(source or folder), fitted)
         except WeightsNotFoundError as exc:
             raise WeightsNotFoundError(f"{source}: {exc}" if hub_ref else str(exc)) from None
         # A Hub download lives in a snapshot folder named after its commit: the exact revision served.
@@ -167,10 +155,8 @@ class Recognizer:
         the logits averaged over its views (what is served), and the input's own logits (what the
         check reads too)."""
         inputs = np.asarray(inputs, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
-        parts = [
-            [t.numpy() for t in self._graph(inputs[i : i + self._batch])]
-            for i in range(0, max(len(inputs), 1), self._batch)
-        ]
+        step = self.network.batch
+        parts = [self.network.run(inputs[i : i + step]) for i in range(0, max(len(inputs), 1), step)]
         columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
         return [ink_features(inputs), *columns[:-2]], columns[-2], columns[-1]
 
@@ -180,7 +166,11 @@ class Recognizer:
 
     def verdicts(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities as :meth:`probabilities`, and whether each image looks like a digit at all."""
-        taps, logits, own = self.outputs(inputs)
+        return self.verdicts_of(self.outputs(inputs))
+
+    def verdicts_of(self, outputs: tuple[list[np.ndarray], np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`verdicts` from what :meth:`outputs` returned."""
+        taps, logits, own = outputs
         if self.calibration is None:
             return self._probabilities(logits), np.ones(len(logits), bool)
         return self._probabilities(logits), self.calibration.is_digit(taps, softmax(own))
@@ -243,6 +233,43 @@ class Recognizer:
 
     def _as_dict(self, p: np.ndarray) -> dict[str, float]:
         return {name: float(v) for name, v in zip(self.class_names, p, strict=True)}
+
+
+def _network(folder: Path, shifts: tuple, backend: str | None) -> LiteNetwork | KerasNetwork:
+    """LiteRT when asked, or when the folder's export is there and current; Keras otherwise."""
+    lite = folder / LITE_FILE
+    if backend == "litert" or (backend is None and shifts == SHIFTS and lite.is_file()):
+        stale = _stale_export(folder)
+        if backend == "litert" and not lite.is_file():
+            raise WeightsNotFoundError(
+                f"no {LITE_FILE} in {folder}: write it with `{EXPORT_COMMAND.format(folder=folder)}`"
+            )
+        if backend == "litert" or not stale:
+            return LiteNetwork(lite)
+        print(f"note: {lite} {stale}; running the Keras weights instead", file=sys.stderr)
+    elif backend is None and shifts == SHIFTS and (folder / "config.json").is_file():
+        # An older model: its Keras weights still run, in TensorFlow, when it is installed.
+        print(
+            f"note: {folder} has no {LITE_FILE}; running it in TensorFlow. "
+            f"`{EXPORT_COMMAND.format(folder=folder)}` writes one",
+            file=sys.stderr,
+        )
+    try:
+        return KerasNetwork(load_keras_folder(folder), shifts)
+    except ModuleNotFoundError:  # the app's install has LiteRT, not TensorFlow
+        raise WeightsNotFoundError(
+            f"{folder} has no usable {LITE_FILE}, and its Keras weights need TensorFlow: "
+            f"`pip install -r requirements-train.txt`, then `{EXPORT_COMMAND.format(folder=folder)}`"
+        ) from None
+
+
+def _stale_export(folder: Path) -> str:
+    """Why the folder's ``model.tflite`` is not from its weights (``metrics.json`` records which), or ``""``."""
+    exported = read_metrics(folder).get("litert", {}).get("weights_sha256")
+    if exported and (folder / "model.weights.h5").is_file() and exported != weights_sha256(folder):
+        command = EXPORT_COMMAND.format(folder=folder)
+        return f"was exported from other weights than model.weights.h5 (write it again: `{command}`)"
+    return ""
 
 
 def _read_calibration(folder: Path) -> Calibration | None:

@@ -28,7 +28,6 @@ from digitrec.explain import Explainer
 from digitrec.feedback import FeedbackStore, label_of
 from digitrec.inference import Recognizer
 from digitrec.preprocess import EmptyImageError, PreprocessError, to_pil
-from digitrec.weights import quiet_tensorflow_start
 
 log = logging.getLogger(__name__)
 
@@ -86,22 +85,16 @@ def load_for_app(requested: str | None = None, configured: str | None = None) ->
 
 
 def use_one_thread_per_op() -> None:
-    """Run each TensorFlow op on one thread: the setting for a server of single images.
+    """Run each TensorFlow op on one thread, should a model without ``model.tflite`` bring TensorFlow in.
 
-    A forward pass on one 28x28 image is too small to split, yet TensorFlow's default
-    thread pools spin on every core while they wait for work, taking CPU from the web
-    server's event loop (``benchmarks/app_latency.py`` measures the app). Concurrent
-    requests still run side by side on the server's worker threads. Only possible before
-    TensorFlow has run its first op; later calls leave the setting as it is.
+    LiteRT interpreters already run on one thread each (:mod:`digitrec.lite`). A forward pass
+    on one 28x28 image is too small to split, yet TensorFlow's default thread pools spin on
+    every core while they wait for work, taking CPU from the web server's event loop
+    (``benchmarks/app_latency.py`` measures the app). Set through TensorFlow's environment
+    variables, so nothing imports it here; a deployment's own values win.
     """
-    with quiet_tensorflow_start():
-        import tensorflow as tf  # heavy: the first import, before any model loads
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # already initialized in this process, e.g. by a test session
-        pass
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 def tune_process() -> None:
@@ -112,10 +105,10 @@ def tune_process() -> None:
     * Gradio tries ``import matplotlib`` twice per event to pin a plotting backend; without
       matplotlib installed every failed import searches each ``sys.path`` entry on disk
       again. Its absence is recorded once.
-    * TensorFlow, the model and Gradio leave ~400,000 long-lived objects behind, which each
-      full garbage collection would rescan; freezing them keeps collections to what
-      requests create.
-    * Pillow, numpy and TensorFlow let go of the GIL inside many calls, and a worker thread
+    * Gradio and the libraries under it leave hundreds of thousands of long-lived objects
+      behind, which each full garbage collection would rescan; freezing them keeps
+      collections to what requests create.
+    * Pillow, numpy and LiteRT let go of the GIL inside many calls, and a worker thread
       then waits up to the switch interval to get it back: :data:`SWITCH_INTERVAL_S`.
 
     ``benchmarks/README.md`` has what each of these measured.

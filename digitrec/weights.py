@@ -25,6 +25,7 @@ MODEL_FILES = (
     "config.json",
     "metadata.json",
     "model.weights.h5",
+    "model.tflite",
     "training.json",
     "metrics.json",
     "calibration.npz",
@@ -35,10 +36,11 @@ MODEL_FILES = (
 
 
 @contextlib.contextmanager
-def quiet_tensorflow_start():
-    """TensorFlow's native start-up lines silenced: on a machine without a GPU it probes CUDA and prints
-    ten lines to the process's stderr, an E-level "failed call to cuInit" among them, which Python cannot
-    catch. Its own ``TF_CPP_MIN_LOG_LEVEL`` stays yours to set; the lines absl prints regardless go too."""
+def quiet_native_start():
+    """Native start-up lines silenced, which Python cannot catch: TensorFlow's, which on a machine without
+    a GPU probes CUDA and prints ten lines to the process's stderr, an E-level "failed call to cuInit"
+    among them; and LiteRT's note on its first pass. ``TF_CPP_MIN_LOG_LEVEL`` stays yours to set; the
+    lines absl prints regardless go too."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
@@ -53,7 +55,7 @@ def quiet_tensorflow_start():
 
 def load_keras_folder(folder: str | Path):
     """Load a Keras 3 model directory in safe mode (no code in the config runs), with errors that say what to do."""
-    with quiet_tensorflow_start():
+    with quiet_native_start():
         import keras  # heavy: only code that loads a model pays for TensorFlow
 
     folder = Path(folder)
@@ -64,7 +66,7 @@ def load_keras_folder(folder: str | Path):
             f"or `python -m digitrec.hub pull USER/REPO --to {folder}`"
         )
     try:
-        with quiet_tensorflow_start():
+        with quiet_native_start():
             return keras.saving.load_model(folder, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for corrupt or foreign files
         # Keras 3 answers a truncated weights file with an UnboundLocalError from its own loader, and a

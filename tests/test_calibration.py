@@ -204,7 +204,7 @@ def test_a_calibration_fitted_without_ink_features_is_refused(recognizer):
     fitted = recognizer.calibration
     older = dataclasses.replace(fitted, means=fitted.means[1:], precisions=fitted.precisions[1:])
     with pytest.raises(WeightsNotFoundError, match="fit it again"):
-        Recognizer(recognizer.model, recognizer.info, "an older calibration", older)
+        Recognizer(recognizer.network, recognizer.info, "an older calibration", older)
 
 
 def test_the_threshold_flags_at_most_the_flag_rate_of_each_kind_of_digit():

@@ -186,8 +186,17 @@ def _broken_folder(tmp_path, name: str, content: bytes | str) -> Path:
         ("training.json", json.dumps({"class_names": ["7"] * 10}), "class_names must be 10 different strings"),
         ("training.json", json.dumps({"class_names": ["x" * 2**20, *"123456789"]}), "of 1-32 characters"),
         ("model.weights.h5", (WEIGHTS / "model.weights.h5").read_bytes()[:100_000], "truncated"),
+        ("model.tflite", (WEIGHTS / "model.tflite").read_bytes()[:100_000], "is not a digitrec LiteRT model"),
     ],
-    ids=["calibration not npz", "training.json not json", "two class names", "one name ten times", "1 MB name", "cut"],
+    ids=[
+        "calibration not npz",
+        "training.json not json",
+        "two class names",
+        "one name ten times",
+        "1 MB name",
+        "cut weights",
+        "cut export",
+    ],
 )
 def test_a_broken_model_folder_is_named_in_the_error(tmp_path, name, content, message):
     with pytest.raises(WeightsNotFoundError, match=message):
@@ -221,7 +230,7 @@ def test_a_keras_config_with_a_lambda_layer_is_refused(tmp_path):
     )
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
-        Recognizer.load(folder)
+        Recognizer.load(folder, backend="keras")  # LiteRT never reads config.json
 
 
 def test_a_bad_model_environment_setting_falls_back_to_the_bundled_weights(capsys):

@@ -24,9 +24,8 @@ def pushed(hub):
 
 def test_push_uploads_the_keras_layout_with_a_model_card(hub, pushed):
     files = hub.files("model", "alice/digits")
-    assert {"config.json", "metadata.json", "model.weights.h5", "README.md", "metrics.json", "calibration.npz"} <= set(
-        files
-    )
+    keras_layout = {"config.json", "metadata.json", "model.weights.h5"}
+    assert keras_layout | {"model.tflite", "README.md", "metrics.json", "calibration.npz"} <= set(files)
     card = files["README.md"].decode()
     for expected in (
         "library_name: keras",
@@ -47,6 +46,7 @@ def test_round_trip_gives_identical_predictions(pushed, fresh_hub_cache, recogni
     pulled = Recognizer.load("hf://alice/digits")
     assert any(fresh_hub_cache.rglob("model.weights.h5"))  # downloaded, not borrowed from another cache
     assert len(pulled.revision) == 40  # the commit served, which corrections record
+    assert pulled.backend == "litert"  # the export travels with the weights
     a = recognizer.predict_batch(list(x[:50]))
     b = pulled.predict_batch(list(x[:50]))
     np.testing.assert_allclose([list(p.values()) for p in a], [list(p.values()) for p in b], atol=1e-6)
@@ -158,3 +158,13 @@ def test_train_push_to_hub_uploads_what_training_wrote(hub, tmp_path, monkeypatc
     files = hub.files("model", "alice/from-train")
     assert files["model.weights.h5"] == (WEIGHTS / "model.weights.h5").read_bytes()
     assert "hf_digitrec_test_token" not in "".join(hub.state.requests)
+
+
+def test_an_older_repo_without_model_tflite_is_served_by_its_keras_weights(hub, fresh_hub_cache, tmp_path, capfd):
+    older = tmp_path / "older"
+    shutil.copytree(WEIGHTS, older)
+    (older / "model.tflite").unlink()
+    push("alice/older-digits", older)
+    rec = Recognizer.load("hf://alice/older-digits")
+    assert rec.backend == "keras" and "has no model.tflite" in capfd.readouterr().err
+    assert rec.predict(np.load(WEIGHTS.parent / "tests" / "mnist_sample.npz")["x"][0])

@@ -13,6 +13,7 @@ from PIL import Image
 
 from digitrec import EmptyImageError, Recognizer, WeightsNotFoundError
 from digitrec.constants import CLASS_NAMES
+from digitrec.graph import SHIFTS
 from digitrec.render import STROKES, STYLES, draw_strokes, render_on_canvas
 from digitrec.weights import WEIGHTS
 
@@ -71,9 +72,9 @@ def test_each_input_is_read_as_the_mean_of_its_shifted_views(recognizer, mnist_s
 
     x = from_uint8(mnist_sample[0][:40])
     alone = Recognizer.load(calibration=False, shifts=((0, 0),))
-    views = [alone.outputs(_moved(x, dy, dx)) for dy, dx in recognizer.shifts]
+    views = [alone.outputs(_moved(x, dy, dx)) for dy, dx in SHIFTS]
     taps, logits, own = recognizer.outputs(x)
-    assert len(recognizer.shifts) > 1 and recognizer.shifts[0] == (0, 0)
+    assert len(SHIFTS) > 1 and SHIFTS[0] == (0, 0)
     np.testing.assert_allclose(logits, np.mean([v[1] for v in views], 0), rtol=1e-4, atol=1e-4)
     # The "not a digit" check reads the input as it is, not the mean of its views.
     np.testing.assert_allclose(own, views[0][1], rtol=1e-4, atol=1e-4)
@@ -135,21 +136,25 @@ def test_corrupt_weights_are_refused_clearly(tmp_path):
     shutil.copytree(WEIGHTS, folder)
     (folder / "model.weights.h5").write_bytes(b"garbage")
     with pytest.raises(WeightsNotFoundError, match="could not be loaded"):
-        Recognizer.load(folder)
+        Recognizer.load(folder, backend="keras")
 
 
 @pytest.mark.slow
-def test_the_app_model_runs_each_op_on_one_thread():
-    # A fresh process, as `python app.py` starts: the setting only applies before TensorFlow's first op.
-    code = """
-import numpy as np, tensorflow as tf
+def test_an_older_model_in_the_app_runs_tensorflow_on_one_thread_per_op(tmp_path):
+    # A fresh process, as `python app.py` starts, serving a folder without model.tflite: TensorFlow reads
+    # its thread settings from the environment when it first starts, and four threads it would spin go.
+    older = tmp_path / "older"
+    shutil.copytree(WEIGHTS, older)
+    (older / "model.tflite").unlink()
+    code = f"""
+import os, numpy as np
 from digitrec.serving import load_for_app
-rec = load_for_app()
+rec = load_for_app({str(older)!r})
 probs = rec.predict(np.load("tests/mnist_sample.npz")["x"][0])
-print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads(),
-      max(probs, key=probs.get))
+print(os.environ["TF_NUM_INTRAOP_THREADS"], os.environ["TF_NUM_INTEROP_THREADS"])
+print(rec.backend, max(probs, key=probs.get))
 """
     root = WEIGHTS.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     label = int(np.load(root / "tests" / "mnist_sample.npz")["y"][0])
-    assert out.split() == ["1", "1", str(label)]
+    assert out.split() == ["1", "1", "keras", str(label)]

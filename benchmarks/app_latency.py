@@ -153,7 +153,7 @@ def main() -> None:
             starts[name].append(time.perf_counter() - t0)
             if name == "app.py":
                 maps = Path(f"/proc/{proc.pid}/maps").read_text()
-                results["app_maps_tensorflow"] = "tensorflow" in maps
+                results["app_maps_tensorflow"] = "/tensorflow/" in maps
             proc.terminate()
             proc.wait()
     results["cold_start_s"] = round(float(np.median(starts["app.py"])), 2)

@@ -36,7 +36,7 @@ def main() -> None:
         rows.append(
             {
                 "model": f"{rec.info.get('arch', '?')} ({folder})",
-                "parameters": rec.model.count_params(),
+                "parameters": metrics["parameters"],
                 "weights_mb": round(size / 2**20, 2),
                 "mnist_test": round(metrics["mnist_test_accuracy"], 4),
                 "canvas_set": round(metrics["canvas_accuracy"], 4),

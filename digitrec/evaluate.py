@@ -86,7 +86,9 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
     }
     metrics["real_pen"], judged["real_pen"] = real_pen_figures(rec)
     metrics.update(
-        test_digits=len(y_test), parameters=int(rec.model.count_params()), seconds=round(time.time() - start, 1)
+        test_digits=len(y_test),
+        parameters=int(rec.model.count_params() if rec.model is not None else rec.info.get("parameters", 0)),
+        seconds=round(time.time() - start, 1),
     )
     if rec.calibration is not None:
         metrics["calibration"] = _calibration_figures(rec, mnist, x_test, judged)
@@ -245,13 +247,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--export-only",
         action="store_true",
-        help="only export model.tflite and check it against Keras on the evaluation sets (metrics.json 'litert')",
+        help="only export model.tflite, check it against Keras on the evaluation sets (metrics.json 'litert') "
+        "and rewrite the model card",
     )
     args = parser.parse_args(argv)
     if args.export_only:
         metrics = read_metrics(args.folder)
         metrics["litert"] = export_and_check(args.folder, args.limit)
         write_metrics(args.folder, metrics)
+        card.write_model_card(Path(args.folder))  # the card quotes the check
     else:
         evaluate_and_report(args.folder, args.limit)
 

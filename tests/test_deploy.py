@@ -105,6 +105,9 @@ def test_the_uploaded_space_starts_and_answers(hub, tmp_path, model):
         img = draw_strokes(STROKES["4_open"], size=(400, 400), width=20)
         img.save(tmp_path / "four.png")
         assert client.predict(handle_file(str(tmp_path / "four.png")), api_name="/predict_image")["label"] == "4"
+        # The Space serves on LiteRT: no TensorFlow library in the process.
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+        assert "/tensorflow/" not in maps and "/ai_edge_litert/" in maps
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]

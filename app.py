@@ -266,7 +266,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {exc}")
     except Exception as exc:  # an explicit --model that fails in any other way is still one line, not a traceback
         sys.exit(f"error: could not load the model ({type(exc).__name__}: {exc})")
-    print(f"model loaded from {rec.source}", flush=True)
+    print(
+        f"model loaded from {rec.source} (running on {'LiteRT' if rec.backend == 'litert' else 'TensorFlow'})",
+        flush=True,
+    )
     tune_process()
     launch = {"server_name": args.host, "server_port": args.port, "share": args.share, "mcp_server": args.mcp}
     serve(build_app(rec), **{k: v for k, v in launch.items() if v is not None})

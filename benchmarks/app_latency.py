@@ -174,7 +174,7 @@ def main() -> None:
         results[api] = summary(times)
     results["model_path_added_p50_ms"] = round(results["/predict"]["p50_ms"] - results["/noop"]["p50_ms"], 2)
 
-    peak_rss = rss_mb(proc.pid)
+    peak_rss = results["rss_after_sequential_mb"] = round(rss_mb(proc.pid), 1)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     runs = [
         (1, True, "predict"),
@@ -201,6 +201,7 @@ def main() -> None:
             "runs": rates,
             "requests": total,
             "errors": errors,
+            "rss_after_mb": round(rss_mb(proc.pid), 1),
         }
     results["throughput_32_clients_vs_noop"] = round(
         results["throughput_32_clients"]["predictions_per_s"]

@@ -214,7 +214,12 @@ def rows() -> list[tuple[str, str]]:
         result += (
             f"{ceiling['predictions_per_s']}/s ({app['throughput_32_clients_vs_noop']}), {busy['errors']} errors; "
         )
-        result += f"server memory at most {app['peak_rss_mb']:.0f} MB"
+        fresh = app["throughput_32_clients_new_session_per_request"]
+        if "rss_after_mb" in busy:
+            result += f"server memory {busy['rss_after_mb']:.0f} MB, {fresh['rss_after_mb']:.0f} MB once "
+            result += f"{fresh['requests']:,} more requests each opened a new session"
+        else:
+            result += f"server memory at most {app['peak_rss_mb']:.0f} MB"
         out.append((f"the app at 32 clients (`benchmarks.app_latency`){note}", result))
         if "cold_start_noop_app_s" in app:
             result = f"{app['cold_start_s']} s, {app['cold_start_vs_noop_app']}× a Gradio app without a model "

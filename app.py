@@ -53,6 +53,9 @@ from digitrec.serving import (
 from digitrec.weights import WeightsNotFoundError
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.png"))
+# The icon a phone shows for the installed app (pwa=True: Gradio's manifest.json names it, in the sizes
+# digitrec.limits.PWA_ICON_SIZES allows); a crossed 7 drawn by digitrec.render.draw_strokes.
+ICON = Path(__file__).resolve().parent / "docs" / "icon.png"
 CANVAS, BRUSH = (SKETCH_CANVAS, SKETCH_CANVAS), SKETCH_BRUSH
 CSS = "#seen img { image-rendering: pixelated; }"
 # Every listener that takes an image gets Gradio's raw payload and decodes it through
@@ -229,6 +232,10 @@ def serve(demo: gr.Blocks, **launch_kwargs):
         show_error=True,
         css=CSS,
         js=f"() => {{ {PAGE_JS}\nwindow.digitrec.setup(); }}",
+        # Installable from a phone's browser ("Add to Home screen"), as Gradio already does on a Space, with
+        # the app's own icon. It needs the server to recognize anything: no offline mode is offered.
+        pwa=True,
+        favicon_path=str(ICON),
         app_kwargs={"middleware": [limits]},
         prevent_thread_lock=True,
         **launch_kwargs,

@@ -87,6 +87,11 @@ def limit_rows() -> list[tuple[str, str, str]]:
             f"{_mb(L.CACHE_MAX_BYTES)}; {L.CACHE_MAX_FILES:,} files",
             "oldest deleted first",
         ),
+        (
+            "sizes of the installable app's icon (`/pwa_icon/N`)",
+            " and ".join(f"{n} px" for n in L.PWA_ICON_SIZES),
+            "HTTP 404 for any other size",
+        ),
         ("sessions whose values are kept in memory", f"{L.SESSIONS_KEPT:,}", "the oldest session's values go"),
         (
             "Sketchpad images waiting for their event",

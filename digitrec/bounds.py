@@ -42,6 +42,7 @@ from digitrec.limits import (
     MAX_UPLOAD_FILES,
     MAX_VALUE_CHARS,
     MCP_BODY_BYTES,
+    PWA_ICON_SIZES,
     UPLOAD_BODY_BYTES,
 )
 
@@ -182,6 +183,8 @@ class RequestLimits:
         self.per_session = RateLimiter(EVENTS_PER_SESSION, EVENT_BURST_PER_SESSION)
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and _pwa_icon_refused(scope):
+            return await _refuse(send, 404, f"icons come in {' and '.join(map(str, PWA_ICON_SIZES))} px")
         if scope["type"] != "http" or scope.get("method") != "POST":
             return await self.app(scope, receive, send)
         path = scope.get("path", "").rstrip("/")
@@ -492,6 +495,12 @@ def _strings(value):
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
+
+
+def _pwa_icon_refused(scope) -> bool:
+    """Gradio's ``/pwa_icon/N`` resizes the app's icon to N×N for any N: 40000 would take gigabytes."""
+    head, _, size = scope.get("path", "").rstrip("/").rpartition("/")
+    return head.endswith("/pwa_icon") and not (size.isdigit() and int(size) in PWA_ICON_SIZES)
 
 
 async def _refuse(send, status: int, message: str) -> None:

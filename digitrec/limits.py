@@ -37,4 +37,5 @@ BODY_IDLE_S = 15.0  # a request body that sends nothing for this long is cut off
 IN_FLIGHT_BYTES = 64 * 1024 * 1024  # request bytes received and held at once, all clients together
 BLOB_STORE_BYTES = 64 * 1024 * 1024  # Sketchpad images waiting for their event, all visitors together
 BLOB_STORE_ENTRIES = 512  # ... and how many drawings they may belong to
+PWA_ICON_SIZES = (192, 512)  # px: the installable app's icons; Gradio's /pwa_icon/N would resize to any N
 SESSIONS_KEPT = 2_000  # sessions whose last values Gradio keeps in memory (Gradio's default: 10,000)

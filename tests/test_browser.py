@@ -223,3 +223,11 @@ def test_the_last_correction_clicked_for_a_drawing_wins(page, feedback_dir):
     assert len(rows) == before + 1 and rows[-1]["label"] == "5"
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
+
+
+def test_the_page_links_the_manifest_a_phone_installs_it_from(page):
+    # Chromium reads the manifest the page links; the app has no service worker, so nothing works offline.
+    assert page.evaluate("() => [...document.querySelectorAll('link[rel=manifest]')].map(l => l.href)") == [
+        page.url.rstrip("/") + "/manifest.json"
+    ]
+    assert page.evaluate("async () => (await navigator.serviceWorker.getRegistrations()).length") == 0

@@ -686,3 +686,23 @@ def test_two_sweeps_at_once_do_not_crash_and_many_files_are_capped(tmp_path):
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: sweep_cache(blocks, tmp_path, max_files=100), range(8)))
     assert sum(results) == 200 and len(list(tmp_path.rglob("*.png"))) == 100
+
+
+def test_the_installable_app_serves_its_own_icon_in_two_sizes_only(server_url):
+    # pwa=True: a phone's browser reads manifest.json to install the app. Gradio's /pwa_icon/N resizes the
+    # icon to N×N for any N; 40000 would take the server gigabytes, so only the manifest's sizes are served.
+    import io
+
+    from digitrec.limits import PWA_ICON_SIZES
+    from digitrec.serving import TITLE
+
+    base = server_url.rstrip("/")
+    manifest = httpx.get(f"{base}/manifest.json", timeout=10).json()
+    assert manifest["name"] == TITLE and manifest["display"] == "standalone"
+    assert [icon["sizes"] for icon in manifest["icons"]] == [f"{n}x{n}" for n in PWA_ICON_SIZES]
+    for icon, n in zip(manifest["icons"], PWA_ICON_SIZES, strict=True):
+        reply = httpx.get(base + icon["src"], timeout=10)
+        assert reply.status_code == 200 and Image.open(io.BytesIO(reply.content)).size == (n, n)
+    for size in ("40000", "193", "-1", "x"):
+        reply = httpx.get(f"{base}/pwa_icon/{size}", timeout=10)
+        assert reply.status_code == 404 and "192 and 512 px" in reply.text, size

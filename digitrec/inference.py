@@ -237,7 +237,7 @@ class Recognizer:
 
 def _network(folder: Path, shifts: tuple, backend: str | None) -> LiteNetwork | KerasNetwork:
     """LiteRT when asked, or when the folder's export is there and current; Keras otherwise."""
-    lite = folder / LITE_FILE
+    lite, note = folder / LITE_FILE, ""
     if backend == "litert" or (backend is None and shifts == SHIFTS and lite.is_file()):
         stale = _stale_export(folder)
         if backend == "litert" and not lite.is_file():
@@ -246,21 +246,24 @@ def _network(folder: Path, shifts: tuple, backend: str | None) -> LiteNetwork | 
             )
         if backend == "litert" or not stale:
             return LiteNetwork(lite)
-        print(f"note: {lite} {stale}; running the Keras weights instead", file=sys.stderr)
-    elif backend is None and shifts == SHIFTS and (folder / "config.json").is_file():
+        note = f"note: {lite} {stale}; running the Keras weights instead"
+    elif backend is None and shifts == SHIFTS:
         # An older model: its Keras weights still run, in TensorFlow, when it is installed.
-        print(
-            f"note: {folder} has no {LITE_FILE}; running it in TensorFlow. "
-            f"`{EXPORT_COMMAND.format(folder=folder)}` writes one",
-            file=sys.stderr,
-        )
+        command = EXPORT_COMMAND.format(folder=folder)
+        note = f"note: {folder} has no {LITE_FILE}; running it in TensorFlow. `{command}` writes one"
     try:
-        return KerasNetwork(load_keras_folder(folder), shifts)
+        network = KerasNetwork(load_keras_folder(folder), shifts)
     except ModuleNotFoundError:  # the app's install has LiteRT, not TensorFlow
+        if backend == "keras" or shifts != SHIFTS:
+            why = "the Keras backend" if backend == "keras" else f"reading other views than {LITE_FILE}'s"
+            raise WeightsNotFoundError(f"{why} needs TensorFlow: `pip install -r requirements-train.txt`") from None
         raise WeightsNotFoundError(
             f"{folder} has no usable {LITE_FILE}, and its Keras weights need TensorFlow: "
             f"`pip install -r requirements-train.txt`, then `{EXPORT_COMMAND.format(folder=folder)}`"
         ) from None
+    if note:
+        print(note, file=sys.stderr)
+    return network
 
 
 def _stale_export(folder: Path) -> str:

@@ -55,9 +55,6 @@ def quiet_native_start():
 
 def load_keras_folder(folder: str | Path):
     """Load a Keras 3 model directory in safe mode (no code in the config runs), with errors that say what to do."""
-    with quiet_native_start():
-        import keras  # heavy: only code that loads a model pays for TensorFlow
-
     folder = Path(folder)
     missing = [name for name in KERAS_FILES if not (folder / name).is_file()]
     if missing:
@@ -65,6 +62,9 @@ def load_keras_folder(folder: str | Path):
             f"no weights in {folder} (missing {', '.join(missing)}): run `python train.py`, "
             f"or `python -m digitrec.hub pull USER/REPO --to {folder}`"
         )
+    with quiet_native_start():
+        import keras  # heavy: only code that loads a model pays for TensorFlow
+
     try:
         with quiet_native_start():
             return keras.saving.load_model(folder, compile=False, safe_mode=True)

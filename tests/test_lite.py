@@ -154,3 +154,19 @@ def test_serving_never_imports_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:3] == ["True 1", "[]", "False"], out.stdout
+
+
+def test_without_tensorflow_a_model_it_cannot_serve_names_what_to_install(tmp_path, monkeypatch, capfd):
+    # The app's install (requirements.txt) has LiteRT and no TensorFlow: an import of keras fails.
+    monkeypatch.setitem(sys.modules, "keras", None)
+    older = tmp_path / "older"
+    shutil.copytree(WEIGHTS, older)
+    (older / "model.tflite").unlink()
+    with pytest.raises(WeightsNotFoundError, match=r"need TensorFlow: .*requirements-train\.txt.*--export-only"):
+        Recognizer.load(older)
+    assert "running it in TensorFlow" not in capfd.readouterr().err  # no note of what did not happen
+    with pytest.raises(WeightsNotFoundError, match="the Keras backend needs TensorFlow"):
+        Recognizer.load(backend="keras")
+    with pytest.raises(WeightsNotFoundError, match=r"no weights in .* run `python train\.py`"):
+        Recognizer.load(tmp_path)
+    assert Recognizer.load().backend == "litert"  # the shipped export needs none of it

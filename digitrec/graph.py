@@ -23,15 +23,14 @@ import numpy as np
 
 from digitrec.calibration import INK_FEATURES, feature_model
 from digitrec.constants import IMAGE_SIZE
+from digitrec.lite import BLOCK, GRADIENT, INSIDE, OUTPUT, RECOGNIZE, LiteNetwork, inside_outputs
 from digitrec.lite import FILE as LITE_FILE
-from digitrec.lite import LiteNetwork
 from digitrec.weights import quiet_native_start
 
 # (down, right) in pixels: the input, then one pixel each way; chosen on validation digits and drawings
 # among shifts of one pixel, half a pixel and diagonals (benchmarks/README.md, "Shifted views").
 SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
-RECOGNIZE, INSIDE = "recognize", "inside"  # the signatures
-GRADIENT = "gradient"  # the inside signature's saliency output; the others are block_0, block_1, …
+VIEWS_PER_PASS = 1024  # images through the network per TensorFlow pass, their views counted
 EXPORT_TOLERANCE = 1e-3  # largest logit difference an export may show against Keras on the check digits
 
 
@@ -85,13 +84,13 @@ def inside_fn(model):
     # A block ends where the network pools: the input of every pooling layer.
     ends = keras.Model(model.input, [layer.input for layer in model.layers if "Pooling" in type(layer).__name__])
 
-    def inside(image):
+    def inside(image):  # the argument names the signature's input: lite.IMAGE
         with tf.compat.v1.get_default_graph().gradient_override_map(_OVERRIDES):
             probs = model(image, training=False)
         blocks = ends(image, training=False)
         blocks = blocks if isinstance(blocks, list | tuple) else [blocks]
         return {
-            **{f"block_{i}": b for i, b in enumerate(blocks)},
+            **{BLOCK.format(i): b for i, b in enumerate(blocks)},
             GRADIENT: tf.gradients(tf.reduce_max(probs, axis=1), image)[0],
         }
 
@@ -111,7 +110,7 @@ class KerasNetwork:
         self.shifts = check_shifts(shifts)
         self.tap_sizes = [INK_FEATURES, *(int(t.shape[-1]) for t in feature_model(model).outputs)]
         self.classes = int(model.output_shape[-1])
-        self.batch = max(1, 1024 // len(self.shifts))  # images per forward pass, their views counted
+        self.batch = max(1, VIEWS_PER_PASS // len(self.shifts))
         self._recognize = _trace(recognize_fn(model, shifts), tf, None)
         self._inside = None  # traced on first use: only the Inside tab asks
 
@@ -125,8 +124,7 @@ class KerasNetwork:
 
         if self._inside is None:
             self._inside = _trace(inside_fn(self.model), tf, 1)
-        out = {k: v.numpy() for k, v in self._inside(tf.constant(x)).items()}
-        return _split_inside(out)
+        return inside_outputs({k: v.numpy() for k, v in self._inside(tf.constant(x)).items()})
 
 
 def export(model, folder: str | Path, check: np.ndarray | None = None) -> dict:
@@ -151,12 +149,12 @@ def export(model, folder: str | Path, check: np.ndarray | None = None) -> dict:
     archive = keras.export.ExportArchive()
     archive.track(model)
     recognize = recognize_fn(model)
-    outputs = [f"out_{i}" for i in range(len(feature_model(model).outputs) + 2)]
-    archive.add_endpoint(
-        RECOGNIZE,
-        lambda image: dict(zip(outputs, recognize(image), strict=True)),
-        input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
-    )
+    outputs = [OUTPUT.format(i) for i in range(len(feature_model(model).outputs) + 2)]
+
+    def named(image):  # the argument names the signature's input: lite.IMAGE
+        return dict(zip(outputs, recognize(image), strict=True))
+
+    archive.add_endpoint(RECOGNIZE, named, input_signature=[_spec(tf, None)])
     archive.add_endpoint(INSIDE, inside_fn(model), input_signature=[_spec(tf, 1)])
     with tempfile.TemporaryDirectory() as tmp, quiet_native_start():
         # The rewritten gradients are part of the graph itself; the SavedModel need not carry them.
@@ -186,11 +184,6 @@ def compare(keras_net, lite_net, inputs: np.ndarray) -> dict:
 
 def weights_sha256(folder: str | Path) -> str:
     return hashlib.sha256((Path(folder) / "model.weights.h5").read_bytes()).hexdigest()
-
-
-def _split_inside(out: dict) -> tuple[list[np.ndarray], np.ndarray]:
-    blocks = [out[f"block_{i}"][0] for i in range(len(out) - 1)]
-    return blocks, out[GRADIENT][0, ..., 0]
 
 
 def _spec(tf, batch):

@@ -31,6 +31,16 @@ IMAGES_PER_PASS = 64  # images per interpreter call: an interpreter keeps buffer
 THREADS_PER_INTERPRETER = min(2, os.cpu_count() or 1)
 INTERPRETERS = min(8, os.cpu_count() or 1)  # at most this many passes at once, each on its own interpreter
 EXPORT_COMMAND = "python -m digitrec.evaluate {folder} --export-only"  # writes model.tflite beside the weights
+# The exported graph's two signatures (digitrec.graph), each with one input, IMAGE. RECOGNIZE's outputs are
+# OUTPUT.format(i): the taps, then the mean logits, then the input's own logits; INSIDE's are BLOCK.format(i)
+# for each convolutional block, then GRADIENT.
+RECOGNIZE, INSIDE, IMAGE = "recognize", "inside", "image"
+OUTPUT, BLOCK, GRADIENT = "out_{}", "block_{}", "gradient"
+
+
+def inside_outputs(out: dict) -> tuple[list[np.ndarray], np.ndarray]:
+    """The ``inside`` signature's outputs for one image: its block activation maps, and the saliency gradient."""
+    return [out[BLOCK.format(i)][0] for i in range(len(out) - 1)], out[GRADIENT][0, ..., 0]
 
 
 class LiteNetwork:
@@ -50,15 +60,15 @@ class LiteNetwork:
         try:
             # The first pass prints LiteRT's "Created TensorFlow Lite XNNPACK delegate" line, once per process.
             with self._runners() as runners, quiet_native_start():
-                outputs = runners("recognize").get_output_details()
-                runners("recognize")(image=np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
-                runners("inside")
+                outputs = runners(RECOGNIZE).get_output_details()
+                runners(RECOGNIZE)(**{IMAGE: np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32)})
+                runners(INSIDE)
         except (ValueError, RuntimeError) as exc:
             raise WeightsNotFoundError(
                 f"{self.path} is not a digitrec LiteRT model ({str(exc).splitlines()[0][:100]}); export it again: "
                 f"`{EXPORT_COMMAND.format(folder=self.path.parent)}`"
             ) from None
-        sizes = [int(outputs[f"out_{i}"]["shape"][-1]) for i in range(len(outputs))]
+        sizes = [int(outputs[OUTPUT.format(i)]["shape"][-1]) for i in range(len(outputs))]
         self.tap_sizes = [INK_FEATURES, *sizes[:-2]]  # what the "not a digit" check reads, as KerasNetwork's
         self.classes = sizes[-1]
         self.batch = IMAGES_PER_PASS
@@ -66,16 +76,15 @@ class LiteNetwork:
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         """The ``recognize`` outputs for a ``(n, 28, 28, 1)`` float32 batch."""
         with self._runners() as runners:
-            out = runners("recognize")(image=np.ascontiguousarray(x, np.float32))
-        return [out[f"out_{i}"] for i in range(len(out))]
+            out = runners(RECOGNIZE)(**{IMAGE: np.ascontiguousarray(x, np.float32)})
+        return [out[OUTPUT.format(i)] for i in range(len(out))]
 
     def inside(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """Block activation maps and the saliency gradient for a ``(1, 28, 28, 1)`` image."""
         image = np.ascontiguousarray(x, np.float32).reshape(1, IMAGE_SIZE, IMAGE_SIZE, 1)
         with self._runners() as runners:
-            out = runners("inside")(image=image)
-        blocks = [out[f"block_{i}"][0] for i in range(len(out) - 1)]
-        return blocks, out["gradient"][0, ..., 0]
+            out = runners(INSIDE)(**{IMAGE: image})
+        return inside_outputs(out)
 
     @contextlib.contextmanager
     def _runners(self):

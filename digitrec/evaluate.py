@@ -99,7 +99,7 @@ def real_pen_figures(rec: Recognizer) -> tuple[dict, tuple[np.ndarray, np.ndarra
     """Accuracy on the real pen digits of the test writers (:mod:`digitrec.unipen`), overall and per
     institution; and ``(probabilities, is_digit, labels)`` of every drawing."""
     real = pen_rows("digits", "test")
-    real_x, real_y = pen_inputs(real, REAL_PEN_COPIES, REAL_PEN_SEED)
+    real_x, real_y = real_pen_inputs(real)
     probs, is_digit = rec.verdicts(real_x)
     correct = probs.argmax(1) == real_y
     sources = np.array([row["source"] for row in real] * REAL_PEN_COPIES)
@@ -115,7 +115,17 @@ def real_pen_figures(rec: Recognizer) -> tuple[dict, tuple[np.ndarray, np.ndarra
 
 def real_letters_flagged(rec: Recognizer) -> np.ndarray:
     """Whether each of the test writers' letters and symbols (those no hand makes like a digit) is a digit."""
-    return rec.verdicts(pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0])[1]
+    return rec.verdicts(real_letter_inputs())[1]
+
+
+def real_pen_inputs(rows: list[dict] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The test writers' digits, each drawn :data:`REAL_PEN_COPIES` times, and their labels."""
+    return pen_inputs(pen_rows("digits", "test") if rows is None else rows, REAL_PEN_COPIES, REAL_PEN_SEED)
+
+
+def real_letter_inputs() -> np.ndarray:
+    """The test writers' letters and symbols (those no hand makes like a digit), each drawn once."""
+    return pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0]
 
 
 def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
@@ -209,8 +219,8 @@ def checked_sets(limit: int = 0) -> dict[str, np.ndarray]:
         "canvas_set": canvas_inputs(x_test)[0],
         "photo_set": photo_inputs(x_test[:PHOTO_SET]),
         "style_set": as_batch(style_test_set(x_test, y_test))[0],
-        "real_pen": pen_inputs(pen_rows("digits", "test"), REAL_PEN_COPIES, REAL_PEN_SEED)[0],
-        "real_letters": pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0],
+        "real_pen": real_pen_inputs()[0],
+        "real_letters": real_letter_inputs(),
         **non_digit_inputs(),
     }
 

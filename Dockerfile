@@ -23,7 +23,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-# The app's settings, all optional (README "Hub and Spaces", "Corrections"): DIGITREC_MODEL (hf://USER/REPO[@REV]
+# The app's settings, all optional (docs/operating.md "Hub and Spaces", "Corrections"): DIGITREC_MODEL (hf://USER/REPO[@REV]
 # or a folder), DIGITREC_FEEDBACK_REPO with HF_TOKEN (push corrections to a dataset repo), DIGITREC_FEEDBACK_SALT,
 # DIGITREC_TRUST_PROXY=1 behind a reverse proxy that sets X-Forwarded-For.
 

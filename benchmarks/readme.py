@@ -1,9 +1,10 @@
-"""The README's Results section, rendered from the results files: ``python -m benchmarks.readme [--check]``.
+"""The README's Results and ``docs/operating.md``'s Limits, rendered: ``python -m benchmarks.readme [--check]``.
 
 Every figure comes from ``weights/metrics.json`` (``python -m digitrec.evaluate``) or
-``benchmarks/results/*.json`` (the benchmarks); none is typed into the README by hand. A benchmark's
-file records which weights it measured (``weights_sha256``); a row measured on other weights than the
-shipped ones says so. ``--check`` (run by CI) fails when the README is not what this renders.
+``benchmarks/results/*.json`` (the benchmarks), and every limit from ``digitrec/limits.py``; none is
+typed by hand. A benchmark's file records which weights it measured (``weights_sha256``); a row
+measured on other weights than the shipped ones says so. ``--check`` (run by CI) fails when either
+file is not what this renders.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import sys
 from benchmarks.common import RESULTS, ROOT, weights_digest
 from digitrec.weights import WEIGHTS, read_info, read_metrics
 
-README = ROOT / "README.md"
+README = ROOT / "README.md"  # its Results
+GUIDE = ROOT / "docs" / "operating.md"  # its Limits
 START, END = "<!-- results: python -m benchmarks.readme -->", "<!-- end of results -->"
 LIMITS_START, LIMITS_END = "<!-- limits: python -m benchmarks.readme -->", "<!-- end of limits -->"
 
@@ -262,26 +264,34 @@ def render_limits() -> str:
     return f"{LIMITS_START}\n| limit | value | what a client gets |\n|---|---|---|\n{table}\n{LIMITS_END}"
 
 
-def updated(text: str) -> str:
-    for start_mark, end_mark, block in ((START, END, render()), (LIMITS_START, LIMITS_END, render_limits())):
-        start, end = text.index(start_mark), text.index(end_mark) + len(end_mark)
-        text = text[:start] + block + text[end:]
-    return text
+def updated(text: str, start_mark: str, end_mark: str, block: str) -> str:
+    start, end = text.index(start_mark), text.index(end_mark) + len(end_mark)
+    return text[:start] + block + text[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is not what this renders")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is not what this renders")
     args = parser.parse_args(argv)
-    text = README.read_text()
-    new = updated(text)
-    if args.check:
+    stale = []
+    for path, start_mark, end_mark, block in (
+        (README, START, END, render()),
+        (GUIDE, LIMITS_START, LIMITS_END, render_limits()),
+    ):
+        text = path.read_text()
+        new = updated(text, start_mark, end_mark, block)
         if new != text:
-            print("README.md's Results or Limits are stale: run `python -m benchmarks.readme`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(new)
-    print("README.md's Results and Limits rendered from weights/, benchmarks/results/ and digitrec/limits.py")
+            stale.append(path.relative_to(ROOT).as_posix())
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        print(f"{', '.join(stale)}: stale tables; run `python -m benchmarks.readme`", file=sys.stderr)
+        return 1
+    if not args.check:
+        print(
+            "README.md's Results and docs/operating.md's Limits rendered from weights/, benchmarks/results/ "
+            "and digitrec/limits.py"
+        )
     return 0
 
 

@@ -150,7 +150,9 @@ def space_files(root: Path = ROOT, with_weights: bool = True) -> list[str]:
     files += sorted(p.relative_to(root).as_posix() for p in (root / "digitrec").glob("*.py"))
     files += sorted(p.relative_to(root).as_posix() for p in (root / "digitrec").glob("*.js"))
     files += sorted(p.relative_to(root).as_posix() for p in (root / "examples").glob("*.png"))
-    files += sorted(p.relative_to(root).as_posix() for p in (root / "docs").glob("*.png"))  # the README's picture
+    # The README's picture, the app's icon, and the guide the README links.
+    files += sorted(p.relative_to(root).as_posix() for p in (root / "docs").glob("*.png"))
+    files += sorted(p.relative_to(root).as_posix() for p in (root / "docs").glob("*.md"))
     if with_weights:
         files += [f"weights/{name}" for name in MODEL_FILES if (root / "weights" / name).is_file()]
     return [f for f in files if (root / f).is_file()]

@@ -1,4 +1,4 @@
-"""Every limit the library and the public app enforce, in one place (README "Limits" lists them).
+"""Every limit the library and the public app enforce, in one place (docs/operating.md "Limits" lists them).
 
 Image limits are checked from the file's header, before any pixel is decoded, so a
 refused request costs almost nothing; the app's limits bound what one visitor can make

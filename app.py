@@ -19,9 +19,17 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
-from digitrec.bounds import RequestLimits, raw_sketchpad, start_cache_sweeper, sweep_cache, uploaded_file
+from digitrec.bounds import (
+    RequestLimits,
+    raw_sketchpad,
+    request_address,
+    start_cache_sweeper,
+    sweep_cache,
+    uploaded_file,
+)
 from digitrec.constants import SKETCH_BRUSH, SKETCH_CANVAS
 from digitrec.explain import Explainer
+from digitrec.fairness import make_fair
 from digitrec.feedback import LABELS, FeedbackStore
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer
@@ -41,7 +49,6 @@ from digitrec.serving import (
     Inside,
     Shown,
     VerdictLabel,
-    address_of,
     keep_connections_open,
     load_for_app,
     show_correction,
@@ -160,7 +167,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
         for button, label in zip(answers, LABELS, strict=True):
 
             def correct(value, request: gr.Request, label=label):
-                session, address = request.session_hash or "", address_of(request)
+                session, address = request.session_hash or "", request_address(request)
                 return show_correction(feedback, rec, drawing(value), label, session, address)
 
             button.click(correct, sketch, correction, **private, **LIGHT)
@@ -220,6 +227,7 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
 def serve(demo: gr.Blocks, **launch_kwargs):
     """Queue and launch with the app's limits; tests pass ``prevent_thread_lock=True``."""
     demo.queue(default_concurrency_limit=WORKERS, max_size=QUEUE_SIZE, status_update_rate=1)
+    make_fair(demo)  # addresses take turns: a flood from one cannot hold every worker
     cache = get_upload_folder()
     start_cache_sweeper(demo, cache)
     limits = Middleware(RequestLimits, sweep=partial(sweep_cache, demo, cache), blocks=demo)

@@ -73,6 +73,11 @@ def limit_rows() -> list[tuple[str, str, str]]:
             '"queue is full" past it',
         ),
         (
+            "events of one address running at once",
+            f"{L.WORKERS_PER_ADDRESS}; addresses take turns, the least busy first",
+            "its other events wait their turn",
+        ),
+        (
             "corrections per address and per session",
             f"{L.FEEDBACK_PER_MINUTE} a minute each",
             '`event: error`: "at most … corrections a minute"',

@@ -70,6 +70,14 @@ def client_address(headers: dict[bytes, bytes], peer: str, environ=os.environ) -
     return peer
 
 
+def request_address(request) -> str:
+    """The address a FastAPI or Gradio request came from (:func:`client_address`); ``""`` without one."""
+    if request is None:
+        return ""
+    headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
+    return client_address(headers, getattr(getattr(request, "client", None), "host", "") or "")
+
+
 class RateLimiter:
     """A token bucket per key: ``rate`` a second on average, ``burst`` at once. Keys idle long enough to
     have refilled are forgotten, so memory stays bounded however many keys come."""

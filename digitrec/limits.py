@@ -19,6 +19,7 @@ CACHE_MAX_BYTES = 512 * 1024 * 1024  # uploads and results kept at once; the old
 CACHE_MAX_FILES = 10_000  # ... and how many files: a sweep reads them all, so their number bounds its time
 WORKERS = 8  # requests recognized at the same time (single digits and uploads)
 HEAVY_WORKERS = 1  # of which number drawings and explanations: at most one at a time
+WORKERS_PER_ADDRESS = 2  # of which one address's (its pages draw one at a time); the queue serves addresses in turn
 QUEUE_SIZE = 256  # requests waiting; the next one is refused with "queue is full"
 # Requests one page (session) may start a second on average, and at once (a stroke starts one) ...
 EVENTS_PER_SESSION, EVENT_BURST_PER_SESSION = 20, 40

@@ -21,7 +21,7 @@ import gradio as gr
 import numpy as np
 from gradio.components.label import LabelConfidence, LabelData
 
-from digitrec.bounds import client_address
+from digitrec.bounds import request_address
 from digitrec.constants import NOT_A_DIGIT, PIXEL_MAX
 from digitrec.errors import FeedbackError
 from digitrec.explain import Explainer
@@ -366,7 +366,7 @@ class Api:
             {"saved": the label, "file": where the drawing was kept in the corrections dataset}.
         """
         picture = self.file(image) if image is not None else self.sketch(drawing)
-        return api_report(self.feedback, self.rec, picture, label, request.session_hash or "", address_of(request))
+        return api_report(self.feedback, self.rec, picture, label, request.session_hash or "", request_address(request))
 
 
 def _holds_no_image(value: Any) -> bool:
@@ -389,14 +389,6 @@ def _api_call(fn, image: Any):
 
 
 # ---- corrections ------------------------------------------------------------------------------
-
-
-def address_of(request: Any) -> str:
-    """The address a Gradio request came from (:func:`digitrec.bounds.client_address`)."""
-    if request is None:
-        return ""
-    headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
-    return client_address(headers, getattr(getattr(request, "client", None), "host", "") or "")
 
 
 def save_correction(

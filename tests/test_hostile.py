@@ -706,3 +706,85 @@ def test_the_installable_app_serves_its_own_icon_in_two_sizes_only(server_url):
     for size in ("40000", "193", "-1", "x"):
         reply = httpx.get(f"{base}/pwa_icon/{size}", timeout=10)
         assert reply.status_code == 404 and "192 and 512 px" in reply.text, size
+
+
+def test_a_flood_from_one_address_does_not_hold_up_another_visitors_drawing(server_url, tmp_path, monkeypatch):
+    """The queue takes addresses in turn: a visitor's number goes ahead of twelve queued from another address,
+    where first come, first served would put it after all twelve (the order of answers, not their times)."""
+    import asyncio
+
+    from PIL import Image
+
+    monkeypatch.setenv("DIGITREC_TRUST_PROXY", "1")  # each address as a Space's proxy reports it
+    number = Image.new("RGB", (1600, 200), "white")
+    for i, d in enumerate(["7_plain", "4_open", "0_slashed", "1_plain", "3", "2", "7_crossed", "1_flag"]):
+        number.paste(draw_strokes(STROKES[d], size=(200, 200), width=12), (i * 200, 0))
+    path = tmp_path / "number.png"
+    number.save(path)
+    value = {"background": None, "layers": [], "composite": _upload(server_url, path)}
+    finished: list[str] = []
+
+    async def run():
+        async with httpx.AsyncClient(timeout=120, base_url=server_url) as http:
+
+            async def post(who: str, i: int) -> str:
+                r = await http.post(
+                    "/gradio_api/call/predict_number",
+                    json={"data": [value], "session_hash": f"{who}{i}"},
+                    headers={"X-Forwarded-For": "203.0.113.50" if who == "flood" else "198.51.100.50"},
+                )
+                assert r.status_code == 200, r.text
+                return r.json()["event_id"]
+
+            async def result(who: str, event_id: str) -> None:
+                r = await http.get(f"/gradio_api/call/predict_number/{event_id}")
+                assert "event: complete" in r.text, r.text
+                finished.append(who)
+
+            flood = [await post("flood", i) for i in range(12)]
+            waits = [asyncio.create_task(result("flood", e)) for e in flood]
+            await asyncio.sleep(0)
+            pending_when_sent = 12 - len(finished)
+            visitor = await post("visitor", 0)
+            await asyncio.gather(result("visitor", visitor), *waits)
+            return pending_when_sent
+
+    pending_when_sent = asyncio.run(run())
+    assert pending_when_sent >= 6  # the flood was still queued when the visitor drew
+    # One worker serves numbers: the visitor waits for the flood's running number at most, and one more that
+    # the worker may have taken while the visitor's request was on its way.
+    assert finished.index("visitor") <= 12 - pending_when_sent + 2, finished
+
+
+def test_the_queue_runs_at_most_two_events_of_one_address_and_takes_the_least_busy_first(monkeypatch):
+    from types import SimpleNamespace
+
+    import gradio as gr
+    from gradio import queueing
+
+    from digitrec.fairness import make_fair
+    from digitrec.limits import WORKERS_PER_ADDRESS
+
+    monkeypatch.delenv("DIGITREC_RATE_LIMITS", raising=False)
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda s: s, box, box, concurrency_limit=8)
+    demo.queue(max_size=64)
+    queue = make_fair(demo)
+    fn = next(iter(demo.fns.values()))
+    queue.create_event_queue_for_fn(fn)
+
+    def event(address: str):
+        request = SimpleNamespace(headers={}, client=SimpleNamespace(host=address))
+        e = queueing.Event(None, fn, request, None)
+        queue.event_queue_per_concurrency_id[e.concurrency_id].queue.append(e)
+        return e
+
+    flood = [event("203.0.113.9") for _ in range(6)]
+    taken = [queue.get_events()[0][0] for _ in range(WORKERS_PER_ADDRESS)]
+    assert taken == flood[:WORKERS_PER_ADDRESS]
+    assert queue.get_events() is None  # the flood's others wait, though workers are free
+    visitor = event("198.51.100.9")
+    assert queue.get_events()[0] == [visitor]
+    monkeypatch.setenv("DIGITREC_RATE_LIMITS", "off")
+    assert queue.get_events()[0][0] is flood[WORKERS_PER_ADDRESS]  # a private server: no cap

@@ -1,0 +1,115 @@
+"""Each address's share of the server: the queue serves addresses in turn, not in arrival order.
+
+The rate limits (:mod:`digitrec.bounds`) bound how many events one address may queue; they do
+not bound its share of the CPU. Gradio 6.31's queue (``gradio.queueing.Queue.get_events``)
+runs each concurrency group's events first come, first served, so an address that queues 300
+drawings within its rates keeps every worker busy until they are done, and another visitor's
+stroke waits behind all of them.
+
+:class:`FairQueue` changes only which waiting event a free worker takes:
+
+* the waiting event of the address with the fewest events running, then with the least
+  recent work (seconds of handler time, halving every :data:`USAGE_HALF_LIFE_S`), then the
+  oldest: a visitor's next stroke goes ahead of a flood, and an address that sends costly
+  work (24 MP photos, long numbers) yields to one that sends cheap work;
+* no address runs more than :data:`~digitrec.limits.WORKERS_PER_ADDRESS` events at once, so
+  a flood holds at most that many workers while everyone else's events run beside it.
+
+The address is the one the rate limits use (:func:`digitrec.bounds.client_address`), and
+``DIGITREC_RATE_LIMITS=off`` switches the per-address cap off with them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import gradio as gr
+from gradio import queueing
+
+from digitrec.bounds import RATE_LIMITS_ENV, request_address
+from digitrec.limits import WORKERS_PER_ADDRESS
+
+USAGE_HALF_LIFE_S = 10.0  # an address's past work counts half after this long
+
+
+class FairQueue(queueing.Queue):
+    """Gradio's queue, taking waiting events address by address (see the module's docstring).
+
+    Installed on a queued ``gr.Blocks`` with :func:`make_fair`, which swaps the class of the queue
+    Gradio built: ``Blocks.queue()`` constructs ``gradio.queueing.Queue`` itself and offers no hook.
+    """
+
+    running: dict[str, int]
+    usage: dict[str, tuple[float, float]]  # address -> (seconds of work, when last updated)
+
+    def get_events(self):
+        groups = list(self.event_queue_per_concurrency_id.items())
+        if any(q.queue and q.queue[0].fn.batch for _, q in groups):
+            return super().get_events()  # batched functions keep Gradio's own order (this app has none)
+        now, capped = time.monotonic(), os.environ.get(RATE_LIMITS_ENV) != "off"
+        best = None
+        for concurrency_id, q in groups:
+            if not q.queue or (q.concurrency_limit is not None and q.current_concurrency >= q.concurrency_limit):
+                continue
+            for position, event in enumerate(q.queue):
+                address = self.address(event)
+                running = self.running.get(address, 0)
+                if capped and running >= WORKERS_PER_ADDRESS:
+                    continue
+                key = (running, self.work(address, now), event.enqueue_time, position)
+                if best is None or key < best[0]:
+                    best = key, concurrency_id, q, event
+        if best is None:
+            return None
+        _, concurrency_id, q, event = best
+        q.queue.remove(event)
+        address = self.address(event)
+        self.running[address] = self.running.get(address, 0) + 1
+        event._digitrec_counted = True
+        return [event], False, concurrency_id
+
+    async def process_events(self, events, batch, begin_time, fn) -> None:
+        start = time.monotonic()
+        try:
+            await super().process_events(events, batch, begin_time, fn)
+        finally:
+            end = time.monotonic()
+            for event in events:
+                if not getattr(event, "_digitrec_counted", False):
+                    continue  # run by Gradio outside the queue's workers
+                address = self.address(event)
+                left = self.running.get(address, 1) - 1
+                if left:
+                    self.running[address] = left
+                else:
+                    self.running.pop(address, None)
+                self.usage[address] = (self.work(address, end) + (end - start) / len(events), end)
+            self._forget_idle(end)
+
+    @staticmethod
+    def address(event) -> str:
+        address = getattr(event, "_digitrec_address", None)
+        if address is None:
+            address = event._digitrec_address = request_address(event.request)
+        return address
+
+    def work(self, address: str, now: float) -> float:
+        """Seconds of handler time ``address`` used, each halved every :data:`USAGE_HALF_LIFE_S` since."""
+        seconds, when = self.usage.get(address, (0.0, now))
+        return seconds * math.exp2(-(now - when) / USAGE_HALF_LIFE_S)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop addresses whose work has decayed to nothing, so the table stays as small as the traffic."""
+        if len(self.usage) > 1024:
+            for address in [a for a in self.usage if self.work(a, now) < 1e-3 and a not in self.running]:
+                del self.usage[address]
+
+
+def make_fair(demo: gr.Blocks) -> FairQueue:
+    """Turn the queue of ``demo`` (after ``demo.queue(...)``) into a :class:`FairQueue`."""
+    queue = demo._queue
+    queue.__class__ = FairQueue
+    queue.running, queue.usage = {}, {}
+    return queue

@@ -4,7 +4,8 @@
 
 Serves on http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT to change).
 Layout and wiring only: what each event does is in digitrec/serving.py, the server's
-bounds in digitrec/bounds.py and digitrec/limits.py.
+bounds in digitrec/bounds.py (requests), digitrec/fairness.py (each address's share) and
+digitrec/limits.py (every number).
 """
 
 from __future__ import annotations
@@ -19,21 +20,16 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 from starlette.middleware import Middleware
 
-from digitrec.bounds import (
-    RequestLimits,
-    raw_sketchpad,
-    request_address,
-    start_cache_sweeper,
-    sweep_cache,
-    uploaded_file,
-)
+from digitrec.bounds import RequestLimits
+from digitrec.cache import start_cache_sweeper, sweep_cache
 from digitrec.constants import SKETCH_BRUSH, SKETCH_CANVAS
+from digitrec.corrections import LABELS, FeedbackStore
 from digitrec.explain import Explainer
-from digitrec.fairness import make_fair
-from digitrec.feedback import LABELS, FeedbackStore
+from digitrec.fairness import make_fair, request_address
 from digitrec.hub import MODEL_ENV, HubError
 from digitrec.inference import Recognizer
 from digitrec.limits import HEAVY_WORKERS, MAX_FILE_BYTES, QUEUE_SIZE, SESSIONS_KEPT, WORKERS
+from digitrec.payloads import raw_sketchpad, uploaded_file
 from digitrec.serving import (
     DRAW_PROMPT,
     FEEDBACK_ASK,
@@ -201,6 +197,8 @@ def build_app(rec: Recognizer, feedback: FeedbackStore | None = None) -> gr.Bloc
 
         # The documented API: one endpoint per input kind, each an Api method (its name and docstring are what an
         # MCP client sees). Hidden components give each its input type; nothing is decoded before the limits.
+        # Not gr.api: in Gradio 6.31 it types its inputs from Python type hints as plain JSON, so a client's
+        # handle_file() would not upload the image and the API page would not show the Sketchpad's shape.
         api_sketch = gr.Sketchpad(type="pil", image_mode="RGBA", visible=False)
         api_file = gr.File(type="filepath", visible=False)  # a path: nothing is decoded before the limits
         api = Api(rec, feedback, raw_sketchpad(api_sketch), uploaded_file)

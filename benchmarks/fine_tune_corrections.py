@@ -3,7 +3,7 @@
     python -m benchmarks.fine_tune_corrections [--corrections 300] [--model weights] [TRAIN.PY OPTIONS]
 
 Mirrored MNIST training digits of the classes a mirror changes (not 0, 1 or 8), a hand
-MNIST never shows, are saved through :class:`digitrec.feedback.FeedbackStore` as
+MNIST never shows, are saved through :class:`digitrec.corrections.FeedbackStore` as
 corrections naming the digit. Then ``train.py --init-from MODEL --extra-data FOLDER``
 runs with any further options (``--epochs 1 --learning-rate 0.01`` ...), and the
 held-out corrections and MNIST test are compared before and after, as training reports
@@ -21,8 +21,8 @@ from PIL import Image
 
 from benchmarks.common import write_results
 from digitrec import Recognizer
+from digitrec.corrections import FeedbackStore
 from digitrec.data import load_mnist
-from digitrec.feedback import FeedbackStore
 from digitrec.training import TrainConfig, train
 from digitrec.weights import WEIGHTS, read_info
 

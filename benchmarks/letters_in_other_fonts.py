@@ -18,8 +18,8 @@ import numpy as np
 
 from benchmarks.common import write_results
 from digitrec import Recognizer
+from digitrec.nondigits import DIGIT_LIKE_LETTERS, render_letters
 from digitrec.preprocess import normalize
-from digitrec.render import DIGIT_LIKE_LETTERS, render_letters
 
 FONTS = Path("/usr/share/fonts")
 

@@ -56,7 +56,11 @@ def limit_rows() -> list[tuple[str, str, str]]:
         ("body of an MCP message (an image as a data URL)", _mb(L.MCP_BODY_BYTES), "HTTP 413"),
         ("characters in one JSON value; JSON nesting", f"{L.MAX_VALUE_CHARS:,}; {L.MAX_JSON_DEPTH} levels", "HTTP 400"),
         ("a request body that sends nothing", f"{L.BODY_IDLE_S:.0f} s", "HTTP 408"),
-        ("request bytes received at once, all clients", _mb(L.IN_FLIGHT_BYTES), "HTTP 503: retry in a moment"),
+        (
+            "request bytes received at once: all clients; one address",
+            f"{_mb(L.IN_FLIGHT_BYTES)}; {_mb(L.IN_FLIGHT_BYTES_PER_ADDRESS)}",
+            "HTTP 503: retry in a moment",
+        ),
         (
             "requests started per page (session)",
             f"{L.EVENTS_PER_SESSION}/s, bursts of {L.EVENT_BURST_PER_SESSION}",

@@ -19,9 +19,10 @@ import numpy as np
 from benchmarks.common import write_results
 from digitrec import Recognizer
 from digitrec.data import load_mnist
+from digitrec.mixing import split_train_val
 from digitrec.preprocess import from_uint8
 from digitrec.styles import TEST_CANVAS, style_inputs, style_test_set
-from digitrec.training import TrainConfig, split_train_val
+from digitrec.training import TrainConfig
 
 VALIDATION_SEED = 31_337  # its own: neither training's seed nor the style test set's
 AXES = ((1, 0), (-1, 0), (0, 1), (0, -1))
@@ -90,14 +91,14 @@ def main() -> None:
         data = sets(which)
         table = {name: {} for name in CANDIDATES}
         for set_name, (x, y) in data.items():
-            logits = {("shift", 0, 0): alone.outputs(x)[1]}
+            logits = {("shift", 0, 0): alone.outputs(x).logits}
             for view in {v for views in CANDIDATES.values() for v in views}:
                 how, dy, dx = view
-                logits[view] = alone.outputs(MOVES[how](x, dy, dx))[1]
+                logits[view] = alone.outputs(MOVES[how](x, dy, dx)).logits
             for name, views in CANDIDATES.items():
                 mean = np.mean([logits[v] for v in [("shift", 0, 0), *views]], 0)
                 table[name][set_name] = errors(mean, y)
-        table[f"shipped {shipped.shifts}"] = {n: errors(shipped.outputs(x)[1], y) for n, (x, y) in data.items()}
+        table[f"shipped {shipped.shifts}"] = {n: errors(shipped.outputs(x).logits, y) for n, (x, y) in data.items()}
         sizes = {n: len(y) for n, (_, y) in data.items()}
         print(f"\n{which} set: errors ({time.time() - start:.0f} s)")
         print(f"{'views':42s}" + "".join(f"{n[:18]:>20s}" for n in SHOWN) + f"{'other styles':>14s}")

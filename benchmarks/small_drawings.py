@@ -17,8 +17,9 @@ import numpy as np
 
 from benchmarks.common import write_results
 from digitrec.constants import CLASS_NAMES
+from digitrec.errors import PreprocessError
 from digitrec.inference import Recognizer
-from digitrec.preprocess import PreprocessError, normalize
+from digitrec.preprocess import normalize
 from digitrec.unipen import draw, rows
 
 SIZES = {"small (15-25% of the canvas)": (0.15, 0.25), "medium (35-50%)": (0.35, 0.5), "large (60-85%)": (0.6, 0.85)}

@@ -22,7 +22,8 @@ import numpy as np
 
 from benchmarks.common import ROOT, sample_digits
 from digitrec import PreprocessError, Recognizer
-from digitrec.render import SHAPES, render_letters, render_number, render_on_canvas, render_shape
+from digitrec.nondigits import SHAPES, render_letters, render_shape
+from digitrec.render import render_number, render_on_canvas
 from digitrec.styles import TEMPLATES, render_template
 
 

@@ -1,13 +1,12 @@
-"""What keeps a public server bounded where Gradio does not: undecoded payloads, request and
-blob limits, and a cache that expires (the numbers are in :mod:`digitrec.limits`).
+"""What keeps a public server bounded where Gradio does not: undecoded payloads, and limits on request
+bodies, their values and Sketchpad blobs (the numbers are in :mod:`digitrec.limits`; the cache's sweep is
+:mod:`digitrec.cache`, each address's share :mod:`digitrec.fairness`).
 
 Each piece works around a named Gradio 6 behaviour, so it can go when Gradio changes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -22,19 +21,16 @@ from gradio.utils import get_upload_folder
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from digitrec import sketchpad
+from digitrec.fairness import RATE_LIMITS_ENV, RateLimiter, client_address
 from digitrec.limits import (
-    BLOB_STORE_BYTES,
-    BLOB_STORE_ENTRIES,
     BODY_IDLE_S,
-    CACHE_MAX_AGE_S,
-    CACHE_MAX_BYTES,
-    CACHE_MAX_FILES,
-    CACHE_SWEEP_S,
     EVENT_BURST_PER_ADDRESS,
     EVENT_BURST_PER_SESSION,
     EVENTS_PER_ADDRESS,
     EVENTS_PER_SESSION,
     IN_FLIGHT_BYTES,
+    IN_FLIGHT_BYTES_PER_ADDRESS,
     JSON_BODY_BYTES,
     MAX_FILE_BYTES,
     MAX_JSON_DEPTH,
@@ -55,113 +51,6 @@ MCP_ROUTE = "/gradio_api/mcp"  # an MCP client's JSON-RPC messages: an image arr
 # the page uses it for its unqueued events (loading an example), so it is served for those alone.
 RUN_ROUTE = "/gradio_api/run/"
 EVENT_ROUTES = ("/gradio_api/queue/join", CALL_ROUTE, RUN_ROUTE)  # each POST starts work on the server
-TRUST_PROXY_ENV = "DIGITREC_TRUST_PROXY"  # "1": behind a proxy of your own that sets X-Forwarded-For
-RATE_LIMITS_ENV = "DIGITREC_RATE_LIMITS"  # "off": no per-page or per-address limit (a private server, a benchmark)
-
-
-def client_address(headers: dict[bytes, bytes], peer: str, environ=os.environ) -> str:
-    """The address a request came from, as the client cannot choose it: on a Space (``SPACE_ID`` set) or
-    with ``DIGITREC_TRUST_PROXY=1``, the first address of the proxy's ``X-Forwarded-For``; otherwise the
-    peer itself (a client could write any ``X-Forwarded-For`` of its own)."""
-    if environ.get("SPACE_ID") or environ.get(TRUST_PROXY_ENV) == "1":
-        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return peer
-
-
-def request_address(request) -> str:
-    """The address a FastAPI or Gradio request came from (:func:`client_address`); ``""`` without one."""
-    if request is None:
-        return ""
-    headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
-    return client_address(headers, getattr(getattr(request, "client", None), "host", "") or "")
-
-
-class RateLimiter:
-    """A token bucket per key: ``rate`` a second on average, ``burst`` at once. Keys idle long enough to
-    have refilled are forgotten, so memory stays bounded however many keys come."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if len(self._buckets) > 4096:
-                full = self.burst / self.rate
-                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return False
-            self._buckets[key] = (tokens - 1, now)
-            return True
-
-
-def raw_sketchpad(component: gr.Sketchpad):
-    """A function that turns a Sketchpad listener's raw payload (``preprocess=False``) into a value
-    :func:`digitrec.preprocess.normalize` reads, checking sizes before decoding.
-
-    Works around ``gradio.ImageEditor.preprocess`` (Gradio 6): it opens and converts the composite,
-    the background and every layer before the handler runs, so an 8900×8900 1-bit PNG of 10 KB
-    becomes 317 MB per layer, and a 60 MP composite is decoded before any limit can refuse it.
-    The page's own canvas sends its images to ``accept_blobs`` and the event carries only their
-    id; those blobs are taken out of the component's store here, as Gradio's preprocess does.
-    """
-    component.blob_storage = BlobStore()
-
-    def resolve(payload: Any) -> Any:
-        if not isinstance(payload, dict):
-            return payload
-        blob_id = payload.get("id")
-        if blob_id is not None:
-            blobs = component.blob_storage.pop(blob_id, None)
-            if blobs is not None:
-                return {"background": blobs.background, "layers": list(blobs.layers), "composite": blobs.composite}
-        return payload
-
-    return resolve
-
-
-def uploaded_file(payload: Any) -> Any:
-    """The path in a raw ``gr.Image`` upload payload (``preprocess=False``): see :func:`raw_sketchpad`;
-    ``gradio.Image.preprocess`` decodes the upload before any limit can refuse it."""
-    if isinstance(payload, dict) and "path" in payload:
-        return payload["path"]
-    return payload
-
-
-class BlobStore(dict):
-    """``gradio.ImageEditor.blob_storage`` with a bound: images the page sent ahead of an event,
-    by id. Gradio keeps them until that event arrives, so ids that never get an event would
-    pile up; past :data:`BLOB_STORE_ENTRIES` drawings or :data:`BLOB_STORE_BYTES` the oldest go.
-    Each entry's size is kept beside it, so an insert costs the same however many are stored."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._sizes: dict = {}
-
-    def __setitem__(self, key, value) -> None:
-        self.pop(key, None)
-        super().__setitem__(key, value)
-        self._sizes[key] = _blob_bytes(value)
-        total = sum(self._sizes.values())
-        while len(self) > 1 and (len(self) > BLOB_STORE_ENTRIES or total > BLOB_STORE_BYTES):
-            total -= self._sizes.get(next(iter(self)), 0)
-            self.pop(next(iter(self)))
-
-    def pop(self, key, *default):
-        self._sizes.pop(key, None)
-        return super().pop(key, *default)
-
-
-def _blob_bytes(blobs) -> int:
-    parts = [blobs.background, blobs.composite, *blobs.layers]
-    return sum(len(p) for p in parts if isinstance(p, (bytes, bytearray))) + 64 * len(blobs.layers)
 
 
 class RequestLimits:
@@ -172,7 +61,9 @@ class RequestLimits:
       :data:`~digitrec.limits.JSON_BODY_BYTES`: Gradio 6 reads either whole, with no cap of its own.
     * Time: a body that sends nothing for :data:`~digitrec.limits.BODY_IDLE_S` is cut off (HTTP 408).
     * Memory: the bytes actually received, all requests together, stay under
-      :data:`~digitrec.limits.IN_FLIGHT_BYTES` (HTTP 503 past it); a declared length reserves nothing.
+      :data:`~digitrec.limits.IN_FLIGHT_BYTES`, and one address's under
+      :data:`~digitrec.limits.IN_FLIGHT_BYTES_PER_ADDRESS` (HTTP 503 past either): one address cannot
+      take the whole budget from everyone else. A declared length reserves nothing.
     * Forms are parsed with python-multipart, the parser Gradio itself uses, so a field's spelling
       (``Name=``, ``FileName=``) cannot hide it: at most :data:`MAX_UPLOAD_FILES` files, and a Sketchpad
       image's layer index below :data:`MAX_LAYERS` (Gradio 6's ``accept_blobs`` grows a list to any index).
@@ -187,6 +78,7 @@ class RequestLimits:
 
     def __init__(self, app, sweep=None, blocks: gr.Blocks | None = None) -> None:
         self.app, self.sweep, self.blocks, self._last_sweep, self._in_flight = app, sweep, blocks, 0.0, 0
+        self._held_by: dict[str, int] = {}  # bytes in flight per address
         self.per_address = RateLimiter(EVENTS_PER_ADDRESS, EVENT_BURST_PER_ADDRESS)
         self.per_session = RateLimiter(EVENTS_PER_SESSION, EVENT_BURST_PER_SESSION)
 
@@ -207,7 +99,7 @@ class RequestLimits:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
             return await _refuse(send, 413, too_large)
-        held = 0
+        held, address = 0, client_address(headers, (scope.get("client") or ("", 0))[0])
         try:
             chunks, size = [], 0
             while True:
@@ -223,7 +115,10 @@ class RequestLimits:
                     return await _refuse(send, 413, too_large)
                 if self._in_flight + len(chunk) > IN_FLIGHT_BYTES:
                     return await _refuse(send, 503, "the server is receiving too many files at once; retry in a moment")
+                if self._held_by.get(address, 0) + len(chunk) > IN_FLIGHT_BYTES_PER_ADDRESS:
+                    return await _refuse(send, 503, "too many uploads at once from your address; send one at a time")
                 self._in_flight += len(chunk)
+                self._held_by[address] = self._held_by.get(address, 0) + len(chunk)
                 held += len(chunk)
                 chunks.append(chunk)
                 if not message.get("more_body"):
@@ -246,6 +141,9 @@ class RequestLimits:
             await self.app(scope, _replay(body, receive), send)
         finally:
             self._in_flight -= held
+            left = self._held_by.pop(address, 0) - held
+            if left:
+                self._held_by[address] = left
         if self.sweep is not None and path.endswith("/upload") and time.monotonic() - self._last_sweep > 1:
             self._last_sweep = time.monotonic()
             threading.Thread(target=self.sweep, name="digitrec-upload-sweep", daemon=True).start()
@@ -428,7 +326,6 @@ def _in_cache(path: str) -> bool:
     return real.is_relative_to(os.path.realpath(get_upload_folder()))
 
 
-SKETCH_KEYS = {"background", "layers", "composite", "id"}  # a Sketchpad value (``id``: the page's own blobs)
 # Each documented endpoint's inputs: a Sketchpad value, an uploaded file, text; "?" where None may stand.
 ENDPOINT_INPUTS = {
     "predict": ("sketch",),
@@ -457,7 +354,7 @@ def _shaped_for(path: str, data: list) -> bool:
             return False
         if kind == "file" and not (isinstance(value, (dict, str))):
             return False
-        if kind == "sketch" and not (isinstance(value, dict) and set(value) <= SKETCH_KEYS):
+        if kind == "sketch" and not (isinstance(value, dict) and set(value) <= sketchpad.KEYS):
             return False
         if kind == "sketch" and not isinstance(value.get("layers", []), list):
             return False
@@ -484,13 +381,12 @@ def _call_problem(path: str) -> tuple[int, str]:
     report; this says what to send instead."""
     endpoint = path.split(CALL_ROUTE, 1)[1].split("/")[0]
     file = '{"path": <path from /gradio_api/upload>, "meta": {"_type": "gradio.FileData"}}'
-    sketch = '{"background": null, "layers": [], "composite": <uploaded image file>}'
     if endpoint == "predict_image":
         wanted = f'"data": [an uploaded image file: {file}]'
     elif endpoint == "report":
         wanted = '"data": [a Sketchpad value or null, an uploaded image file or null, a label "0"-"9" or "not a digit"]'
     else:
-        wanted = f'"data": [a Sketchpad value: {sketch}] (a single image file goes to /predict_image)'
+        wanted = f'"data": [a Sketchpad value: {sketchpad.EXAMPLE}] (a single image file goes to /predict_image)'
     return 422, f"/{endpoint} needs {wanted}; see the API page or the README"
 
 
@@ -521,83 +417,3 @@ async def _refuse(send, status: int, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-_SWEEPING = threading.Lock()  # one sweep at a time: two would race to delete the same files
-
-
-def sweep_cache(
-    blocks: gr.Blocks,
-    folder: str | Path,
-    max_age_s: float = CACHE_MAX_AGE_S,
-    max_bytes: int = CACHE_MAX_BYTES,
-    max_files: int = CACHE_MAX_FILES,
-) -> int:
-    """Delete uploads and results older than ``max_age_s``, then the oldest until at most ``max_bytes`` and
-    ``max_files`` remain. Files Gradio must keep (examples, default values) stay. Returns how many were
-    deleted; 0 at once when another sweep is running.
-
-    This is ``gr.Blocks(delete_cache=(frequency, age))`` with a cap on bytes and files, which Gradio 6's
-    own sweep lacks: a flood of uploads inside the age limit would otherwise fill the disk.
-    """
-    if not _SWEEPING.acquire(blocking=False):
-        return 0
-    try:
-        return _sweep(blocks, folder, max_age_s, max_bytes, max_files)
-    finally:
-        _SWEEPING.release()
-
-
-def _sweep(blocks, folder, max_age_s: float, max_bytes: int, max_files: int) -> int:
-    keep = set()
-    for block in blocks.blocks.values():
-        keep.update(str(p) for p in getattr(block, "keep_in_cache", ()))
-    files = []
-    # os.walk skips a folder that vanishes under it (another process, Gradio itself), where Path.rglob raises.
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            try:
-                stat = os.lstat(path)
-            except OSError:
-                continue
-            if path not in keep and not os.path.islink(path):
-                files.append((stat.st_mtime, stat.st_size, path))
-    files.sort()
-    release_freed_memory()
-    now, total, count, deleted = time.time(), sum(size for _, size, _ in files), len(files), 0
-    for mtime, size, path in files:
-        if now - mtime <= max_age_s and total <= max_bytes and count <= max_files:
-            break
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-            total, count, deleted = total - size, count - 1, deleted + 1
-            with contextlib.suppress(OSError):
-                os.rmdir(os.path.dirname(path))  # Gradio keeps each file in a folder of its own
-    return deleted
-
-
-def release_freed_memory() -> None:
-    """Hand memory that Python has freed back to the system (glibc's ``malloc_trim``).
-
-    After a flood of uploads, glibc keeps the freed heap for reuse, so the server's resident
-    memory stays at its peak; trimming returns it. A no-op where there is no glibc.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def start_cache_sweeper(blocks: gr.Blocks, folder: str | Path, every_s: float = CACHE_SWEEP_S) -> threading.Thread:
-    """Sweep the cache every ``every_s`` seconds in a daemon thread (see :func:`sweep_cache`)."""
-
-    def run():
-        while True:
-            time.sleep(every_s)
-            try:
-                sweep_cache(blocks, folder)
-            except Exception:  # never let housekeeping take the server down
-                log.exception("cache sweep failed")
-
-    thread = threading.Thread(target=run, name="digitrec-cache-sweeper", daemon=True)
-    thread.start()
-    return thread

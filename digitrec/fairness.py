@@ -1,6 +1,10 @@
-"""Each address's share of the server: the queue serves addresses in turn, not in arrival order.
+"""Each address's share of the server: who a request comes from, how many events it may start, and a
+queue that serves addresses in turn, not in arrival order.
 
-The rate limits (:mod:`digitrec.bounds`) bound how many events one address may queue; they do
+:func:`client_address` is the address a client cannot choose; :class:`RateLimiter` bounds how many
+events each address (and each page) may start (:class:`digitrec.bounds.RequestLimits` applies it).
+
+The rate limits bound how many events one address may queue; they do
 not bound its share of the CPU. Gradio 6.31's queue (``gradio.queueing.Queue.get_events``)
 runs each concurrency group's events first come, first served, so an address that queues 300
 drawings within its rates keeps every worker busy until they are done, and another visitor's
@@ -15,7 +19,7 @@ stroke waits behind all of them.
 * no address runs more than :data:`~digitrec.limits.WORKERS_PER_ADDRESS` events at once, so
   a flood holds at most that many workers while everyone else's events run beside it.
 
-The address is the one the rate limits use (:func:`digitrec.bounds.client_address`), and
+The address is the one the rate limits use (:func:`client_address`), and
 ``DIGITREC_RATE_LIMITS=off`` switches the per-address cap off with them.
 """
 
@@ -23,13 +27,60 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 
 import gradio as gr
 from gradio import queueing
 
-from digitrec.bounds import RATE_LIMITS_ENV, request_address
 from digitrec.limits import WORKERS_PER_ADDRESS
+
+TRUST_PROXY_ENV = "DIGITREC_TRUST_PROXY"  # "1": behind a proxy of your own that sets X-Forwarded-For
+RATE_LIMITS_ENV = "DIGITREC_RATE_LIMITS"  # "off": no per-page or per-address limit (a private server, a benchmark)
+
+
+def client_address(headers: dict[bytes, bytes], peer: str, environ=os.environ) -> str:
+    """The address a request came from, as the client cannot choose it: on a Space (``SPACE_ID`` set) or
+    with ``DIGITREC_TRUST_PROXY=1``, the first address of the proxy's ``X-Forwarded-For``; otherwise the
+    peer itself (a client could write any ``X-Forwarded-For`` of its own)."""
+    if environ.get("SPACE_ID") or environ.get(TRUST_PROXY_ENV) == "1":
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return peer
+
+
+def request_address(request) -> str:
+    """The address a FastAPI or Gradio request came from (:func:`client_address`); ``""`` without one."""
+    if request is None:
+        return ""
+    headers = {k.lower().encode("latin-1"): v.encode("latin-1") for k, v in request.headers.items()}
+    return client_address(headers, getattr(getattr(request, "client", None), "host", "") or "")
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` a second on average, ``burst`` at once. Keys idle long enough to
+    have refilled are forgotten, so memory stays bounded however many keys come."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._buckets) > 4096:
+                full = self.burst / self.rate
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            return True
+
 
 USAGE_HALF_LIFE_S = 10.0  # an address's past work counts half after this long
 

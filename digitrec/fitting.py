@@ -24,13 +24,16 @@ import numpy as np
 
 from digitrec.calibration import Calibration, _head_input, _signals, fit_temperature, softmax
 from digitrec.constants import NOT_A_DIGIT, NUM_CLASSES
+from digitrec.corrections import load_corrections, screen_corrections, split_corrections
 from digitrec.data import load_mnist
 from digitrec.evalsets import canvas_inputs, non_digit_inputs, normalized, photo_inputs, style_inputs_of
 from digitrec.inference import Recognizer
+from digitrec.mixing import split_train_val
+from digitrec.nondigits import render_shape
 from digitrec.preprocess import from_uint8
-from digitrec.render import render_number, render_shape
+from digitrec.render import render_number
 from digitrec.styles import TEMPLATES, THIN_PEN, render_template
-from digitrec.training import TrainConfig, load_corrections, screen_corrections, split_corrections, split_train_val
+from digitrec.training import TrainConfig
 from digitrec.unipen import inputs as pen_inputs
 from digitrec.unipen import rows as pen_rows
 from digitrec.weights import WEIGHTS
@@ -121,7 +124,7 @@ def fit(
     """Fit a :class:`Calibration`.
 
     Args:
-        run: ``run(inputs) -> (taps, logits, own logits)`` for a float batch of normalized images, as
+        run: ``run(inputs) -> Outputs(taps, logits, own)`` for a float batch of normalized images, as
             :meth:`digitrec.inference.Recognizer.outputs`: the temperature is fitted on the served logits,
             the detector on the taps and own logits it reads.
         train: normalized training digits and labels, for the class statistics and the detector.
@@ -134,7 +137,7 @@ def fit(
     probs = softmax(own)
     stats = [_class_gaussian(t.astype(np.float64), train[1]) for t in taps]
     means, precisions = tuple(m for m, _ in stats), tuple(p for _, p in stats)
-    temperature = fit_temperature(run(val[0])[1], val[1])
+    temperature = fit_temperature(run(val[0]).logits, val[1])
     kinds = np.repeat(np.arange(len(val_novelty)), [len(v) for v in val_novelty.values()])
     val_taps, _, val_own = run(np.concatenate(list(val_novelty.values())))
     val_probs = softmax(val_own)

@@ -17,21 +17,30 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from digitrec.calibration import Calibration, ink_features, softmax
 from digitrec.constants import IMAGE_SIZE
+from digitrec.errors import EmptyImageError
 from digitrec.graph import SHIFTS, KerasNetwork, check_shifts, weights_sha256
 from digitrec.hub import pull
 from digitrec.lite import EXPORT_COMMAND, LiteNetwork
 from digitrec.lite import FILE as LITE_FILE
-from digitrec.preprocess import EmptyImageError, normalize
-from digitrec.segment import split_digits
+from digitrec.preprocess import normalize
+from digitrec.segment import read_number
 from digitrec.weights import WEIGHTS, WeightsNotFoundError, class_names, load_keras_folder, read_info, read_metrics
 
 BACKENDS = ("litert", "keras")
+
+
+class Outputs(NamedTuple):
+    """What one forward pass gives for a batch of ``n`` normalized images (:meth:`Recognizer.outputs`)."""
+
+    taps: list[np.ndarray]  # what the "not a digit" check reads of each input itself: ink features, pooled maps
+    logits: np.ndarray  # (n, classes): averaged over the input's views; what is served
+    own: np.ndarray  # (n, classes): the input's own view alone, which the check reads too
 
 
 @dataclass(frozen=True)
@@ -73,23 +82,35 @@ class Recognizer:
         info: dict | None = None,
         source: str = "",
         calibration: Calibration | None = None,
+        revision: str = "local",
     ):
         """``network``: a :class:`~digitrec.lite.LiteNetwork`, or a :class:`~digitrec.graph.KerasNetwork`
-        (``KerasNetwork(keras_model, shifts)``); :meth:`load` picks one."""
+        (``KerasNetwork(keras_model, shifts)``); :meth:`load` picks one. ``revision``: the Hub commit an
+        ``hf://`` model came from, ``"local"`` otherwise."""
         self.network = network
         self.info = info or {}
         self.source = source
-        self.revision = "local"  # the Hub commit for hf:// models (set by load)
-        self.calibration = calibration
+        self.revision = revision
         self.class_names = class_names(self.info, network.classes, source)
         self.tap_sizes = network.tap_sizes
+        self.calibration = calibration
+        self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace and allocate now, not on a request
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The temperature and the "not a digit" check; ``None``: the network's own probabilities, all digits.
+        Setting one checks that it was fitted for this model."""
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, calibration: Calibration | None) -> None:
         if calibration is not None and not calibration.fits(self.tap_sizes, len(self.class_names)):
             raise WeightsNotFoundError(
-                f"the calibration of {source or 'this model'} was fitted for another model or by an older "
+                f"the calibration of {self.source or 'this model'} was fitted for another model or by an older "
                 "digitrec (its arrays do not match what this model's detector reads); fit it again with "
                 "`python -m digitrec.fitting FOLDER`"
             )
-        self.outputs(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))  # trace and allocate now, not on a request
+        self._calibration = calibration
 
     @property
     def backend(self) -> str:
@@ -142,14 +163,13 @@ class Recognizer:
             network = _network(Path(folder), check_shifts(shifts), backend)
             info = read_info(folder)
             fitted = _read_calibration(folder) if calibration else None
-            rec = cls(network, info, str(source or folder), fitted)
+            # A Hub download lives in a snapshot folder named after its commit: the exact revision served.
+            revision = Path(folder).name if hub_ref else "local"
+            return cls(network, info, str(source or folder), fitted, revision)
         except WeightsNotFoundError as exc:
             raise WeightsNotFoundError(f"{source}: {exc}" if hub_ref else str(exc)) from None
-        # A Hub download lives in a snapshot folder named after its commit: the exact revision served.
-        rec.revision = Path(folder).name if hub_ref else "local"
-        return rec
 
-    def outputs(self, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    def outputs(self, inputs: np.ndarray) -> Outputs:
         """For a ``(n, 28, 28)`` batch of normalized images: the "taps" the "not a digit" check reads of
         each input itself (its :func:`~digitrec.calibration.ink_features`, then its pooled activations),
         the logits averaged over its views (what is served), and the input's own logits (what the
@@ -158,17 +178,17 @@ class Recognizer:
         step = self.network.batch
         parts = [self.network.run(inputs[i : i + step]) for i in range(0, max(len(inputs), 1), step)]
         columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-        return [ink_features(inputs), *columns[:-2]], columns[-2], columns[-1]
+        return Outputs([ink_features(inputs), *columns[:-2]], columns[-2], columns[-1])
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """``(n, 10)`` probabilities for a batch of normalized images (temperature-scaled when calibrated)."""
-        return self._probabilities(self.outputs(inputs)[1])
+        return self._probabilities(self.outputs(inputs).logits)
 
     def verdicts(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities as :meth:`probabilities`, and whether each image looks like a digit at all."""
         return self.verdicts_of(self.outputs(inputs))
 
-    def verdicts_of(self, outputs: tuple[list[np.ndarray], np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def verdicts_of(self, outputs: Outputs) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`verdicts` from what :meth:`outputs` returned."""
         taps, logits, own = outputs
         if self.calibration is None:
@@ -201,29 +221,7 @@ class Recognizer:
         Returns:
             ``{"number": "2026", "digits": [probabilities of each digit, left to right]}``.
         """
-        seen: dict[bytes, tuple[np.ndarray, float] | None] = {}  # crop -> (probabilities, confidence)
-
-        def read(crops) -> list[tuple[np.ndarray, float] | None]:
-            # Each crop is normalized and run once, whether segmentation or the final answer asks.
-            keys = [c.tobytes() + bytes(str(c.size), "ascii") for c in crops]
-            new = {k: c for k, c in zip(keys, crops, strict=True) if k not in seen}
-            inputs = {}
-            for key, crop in new.items():
-                try:
-                    inputs[key] = normalize(crop)
-                except EmptyImageError:  # a sliver of ink: no digit in it
-                    seen[key] = None
-            if inputs:
-                probs, is_digit = self.verdicts(np.stack(list(inputs.values())))
-                for key, p, ok in zip(inputs, probs, is_digit, strict=True):
-                    # A crop that does not look like a digit (half a digit, two touching ones) scores 0.
-                    seen[key] = (p, float(p.max() * ok))
-            return [seen[k] for k in keys]
-
-        def confidence(crops) -> list[float]:
-            return [0.0 if r is None else r[1] for r in read(crops)]
-
-        digits = [self._as_dict(r[0]) for r in read(split_digits(image, classify=confidence)) if r is not None]
+        digits = [self._as_dict(p) for p in read_number(image, self.verdicts)]
         if not digits:
             raise EmptyImageError("no digits found: only a few stray marks. Draw a number.")
         return {"number": "".join(max(d, key=d.get) for d in digits), "digits": digits}

@@ -36,6 +36,7 @@ MAX_VALUE_CHARS = 4096  # one string in a call's JSON (the longest path Linux ac
 MAX_JSON_DEPTH = 32  # nesting of a call's JSON; a Sketchpad value is 4 deep
 BODY_IDLE_S = 15.0  # a request body that sends nothing for this long is cut off
 IN_FLIGHT_BYTES = 64 * 1024 * 1024  # request bytes received and held at once, all clients together
+IN_FLIGHT_BYTES_PER_ADDRESS = UPLOAD_BODY_BYTES  # ... and of one address: its largest upload, one at a time
 BLOB_STORE_BYTES = 64 * 1024 * 1024  # Sketchpad images waiting for their event, all visitors together
 BLOB_STORE_ENTRIES = 512  # ... and how many drawings they may belong to
 PWA_ICON_SIZES = (192, 512)  # px: the installable app's icons; Gradio's /pwa_icon/N would resize to any N

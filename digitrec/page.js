@@ -4,8 +4,8 @@ window.digitrec = {
   drawnAt: 0, // when the visitor last drew or picked an example (performance.now())
   clearedAt: 0, // when the visitor last pressed "Clear canvas"
 
-  // Gradio's Sketchpad (6.x) starts, and comes back after "Clear canvas" or a tab switch,
-  // with no tool selected: click its Brush so visitors can simply draw.
+  // Gradio 6.31's Sketchpad (its ImageEditor: no tool selected until one is picked) starts, and comes
+  // back after "Clear canvas" or a tab switch, with no tool: click its Brush so visitors can simply draw.
   pickBrush(tries) {
     let found = false;
     document.querySelectorAll('#sketch, #number-sketch').forEach((pad) => {
@@ -17,9 +17,10 @@ window.digitrec = {
     if (!found && tries > 0) setTimeout(() => window.digitrec.pickBrush(tries - 1), 200);
   },
 
-  // The Sketchpad sends a stroke's picture only after uploading it, so on a busy server a
-  // clear can overtake the last stroke, whose late change event then carries a drawing that
-  // is no longer on the canvas. When the visitor's last action was a clear, send nothing.
+  // Gradio 6.31's Sketchpad sends a stroke's picture (accept_blobs) before the change event that
+  // names it, so on a busy server a clear can overtake the last stroke, whose late change event then
+  // carries a drawing that is no longer on the canvas. When the visitor's last action was a clear,
+  // send nothing.
   dropIfCleared(value) {
     return window.digitrec.clearedAt > window.digitrec.drawnAt ? null : value;
   },

@@ -1,6 +1,6 @@
 """Split a drawing of several digits side by side into one image per digit.
 
-Works on the ink map from :func:`digitrec.preprocess.ink_map`, so it shares the
+Works on the ink map from :func:`digitrec.ink.ink_map`, so it shares the
 polarity and transparency handling of single digits. Digits are separated at empty
 columns of the ink's vertical projection; a digit drawn with several strokes (a 4, a 5
 with a detached bar, a crossed 7) stays whole because its strokes overlap horizontally.
@@ -17,8 +17,11 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from digitrec.decode import to_pil
+from digitrec.errors import EmptyImageError, InvalidImageError
+from digitrec.ink import ink_map
 from digitrec.limits import MAX_NUMBER_DIGITS
-from digitrec.preprocess import EmptyImageError, InvalidImageError, ink_map, to_pil
+from digitrec.preprocess import normalize
 
 WORK_HEIGHT = 96  # segmentation runs on the ink scaled to this height: cheap, and detail enough
 INK = 0.2  # fraction of the strongest ink that counts as ink when looking for gaps
@@ -60,7 +63,7 @@ def split_digits(image, classify: Callable[[list[Image.Image]], list[float]] | N
     """One 'L' image per digit (white ink on black, padded), left to right.
 
     Args:
-        image: anything :func:`digitrec.preprocess.to_pil` accepts.
+        image: anything :func:`digitrec.decode.to_pil` accepts.
         classify: optional; returns the recognizer's confidence for each crop (0 for a crop
             that is not a digit). With it, a segment recognized with low confidence is tested
             for two touching digits, and cut where both halves are recognized more confidently
@@ -167,3 +170,34 @@ def _try_cut(ink, scale, proj, a, b, conf, height, classify) -> list[tuple[int, 
     joint = np.asarray(halves[0::2]) * np.asarray(halves[1::2])
     i = int(np.argmax(joint))
     return [(a, int(cuts[i])), (int(cuts[i]), b)] if joint[i] > best else [(a, b)]
+
+
+def read_number(image, verdicts: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """The probabilities of each digit written in ``image``, left to right.
+
+    ``verdicts`` reads a batch of normalized images: their probabilities, and whether each looks like
+    a digit (:meth:`digitrec.inference.Recognizer.verdicts`). Each crop is normalized and read once,
+    whether segmentation (:func:`split_digits`) or the final answer asks; a crop that does not look
+    like a digit (half a digit, two touching ones) scores 0, and a sliver of ink is no digit.
+    """
+    seen: dict[bytes, tuple[np.ndarray, float] | None] = {}  # crop -> (probabilities, confidence)
+
+    def read(crops) -> list[tuple[np.ndarray, float] | None]:
+        keys = [c.tobytes() + bytes(str(c.size), "ascii") for c in crops]
+        new = {k: c for k, c in zip(keys, crops, strict=True) if k not in seen}
+        inputs = {}
+        for key, crop in new.items():
+            try:
+                inputs[key] = normalize(crop)
+            except EmptyImageError:
+                seen[key] = None
+        if inputs:
+            probs, is_digit = verdicts(np.stack(list(inputs.values())))
+            for key, p, ok in zip(inputs, probs, is_digit, strict=True):
+                seen[key] = (p, float(p.max() * ok))
+        return [seen[k] for k in keys]
+
+    def confidence(crops) -> list[float]:
+        return [0.0 if r is None else r[1] for r in read(crops)]
+
+    return [r[0] for r in read(split_digits(image, classify=confidence)) if r is not None]

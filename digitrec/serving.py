@@ -21,13 +21,14 @@ import gradio as gr
 import numpy as np
 from gradio.components.label import LabelConfidence, LabelData
 
-from digitrec.bounds import request_address
+from digitrec import sketchpad
 from digitrec.constants import NOT_A_DIGIT, PIXEL_MAX
-from digitrec.errors import FeedbackError
+from digitrec.corrections import FeedbackStore, label_of
+from digitrec.decode import to_pil
+from digitrec.errors import EmptyImageError, FeedbackError, PreprocessError
 from digitrec.explain import Explainer
-from digitrec.feedback import FeedbackStore, label_of
+from digitrec.fairness import request_address
 from digitrec.inference import Recognizer
-from digitrec.preprocess import EmptyImageError, PreprocessError, to_pil
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ FEEDBACK_NOTICE = (
 )
 NO_IMAGE = (
     "no digit found: the Sketchpad value holds no image. /predict, /predict_number and /recognize take "
-    '{"background": null, "layers": [], "composite": <image file>}; a single image file goes to /predict_image.'
+    f"{sketchpad.EXAMPLE}; a single image file goes to /predict_image."
 )
 
 
@@ -280,7 +281,7 @@ class Api:
     """The documented endpoints, one method each. Gradio names an MCP tool after its function and describes
     it with the docstring (Gradio 6.31 ``gradio.mcp``: ``fn.__name__``, then ``Args:`` and ``Returns:``), so
     these names and docstrings are what an agent sees. ``sketch`` and ``file`` turn Gradio's raw payloads
-    into values :func:`digitrec.preprocess.normalize` reads (:mod:`digitrec.bounds`)."""
+    into values :func:`digitrec.preprocess.normalize` reads (:mod:`digitrec.payloads`)."""
 
     def __init__(self, rec: Recognizer, feedback: FeedbackStore, sketch, file) -> None:
         self.rec, self.feedback, self.sketch, self.file = rec, feedback, sketch, file
@@ -369,15 +370,10 @@ class Api:
         return api_report(self.feedback, self.rec, picture, label, request.session_hash or "", request_address(request))
 
 
-def _holds_no_image(value: Any) -> bool:
-    """A Sketchpad value (or anything Gradio turned into one) with no image in any of its parts."""
-    return isinstance(value, dict) and not any(value.get(part) for part in ("composite", "background", "layers"))
-
-
 def _api_call(fn, image: Any):
     if image is None:
         raise gr.Error("no image received: send a Sketchpad value or an image file", print_exception=False)
-    if _holds_no_image(image):
+    if sketchpad.holds_no_image(image):
         raise gr.Error(NO_IMAGE, print_exception=False)
     try:
         return fn(image)
@@ -398,10 +394,10 @@ def save_correction(
 
     Raises:
         PreprocessError: no drawing, a bad one, an unknown label, or too many corrections
-            (:class:`digitrec.feedback.FeedbackError`).
+            (:class:`digitrec.errors.FeedbackError`).
     """
     label = label_of(label)  # before the model runs: a bad label costs nothing
-    if image is None or _holds_no_image(image):
+    if image is None or sketchpad.holds_no_image(image):
         raise EmptyImageError("no drawing to correct: draw a digit first")
     drawing = to_pil(image)
     result = rec.recognize(drawing)

@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image
 
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE, SKETCH_BRUSH, SKETCH_CANVAS
-from digitrec.errors import ChecksumError
-from digitrec.preprocess import PreprocessError, normalize
+from digitrec.errors import ChecksumError, PreprocessError
+from digitrec.preprocess import normalize
 from digitrec.render import STYLES, paint, pen_mask
 
 FOLDER = Path(__file__).resolve().parent.parent / "data" / "unipen"

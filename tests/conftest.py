@@ -1,4 +1,5 @@
-"""Shared fixtures: a small shipped sample of real MNIST test digits, the bundled model, the running app."""
+"""Shared fixtures (a small shipped sample of real MNIST test digits, the bundled model, the running app)
+and helpers (:func:`free_port`, :func:`sketch`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def sketch(composite=None, layers=(), background=None) -> dict:
+    """A Sketchpad value as a client sends it (:mod:`digitrec.sketchpad`): by default, an empty canvas."""
+    return {"background": background, "layers": list(layers), "composite": composite}
 
 
 # No phoning home from tests: CI has no network beyond the package registries.
@@ -24,7 +31,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # huggingface_hub reads these once, at import: point it at the loopback Hub (tests/hub_server.py)
 # with an isolated cache and a dummy token, before anything imports it.
-HUB_PORT = _free_port()
+HUB_PORT = free_port()
 os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="digitrec-hf-home-")
 os.environ["HF_TOKEN"] = "hf_digitrec_test_token"
@@ -55,10 +62,10 @@ def feedback_dir(tmp_path_factory) -> Path:
 def server_url(recognizer, feedback_dir):
     """The real app, launched in this process on a free loopback port."""
     from app import build_app, serve
-    from digitrec.feedback import FeedbackStore
+    from digitrec.corrections import FeedbackStore
 
     demo = build_app(recognizer, FeedbackStore(feedback_dir))
-    _, url, _ = serve(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True)
+    _, url, _ = serve(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     yield url.rstrip("/")
     demo.close()
 

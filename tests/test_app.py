@@ -14,6 +14,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from digitrec.render import STROKES, draw_strokes, render_on_canvas
+from tests.conftest import sketch
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +27,9 @@ def save(img: Image.Image, path) -> str:
     return str(path)
 
 
-def sketch(path: str) -> dict:
-    """The value the Sketchpad sends: the drawing is the composite; no background, no layers needed."""
-    return {"background": None, "layers": [], "composite": handle_file(path)}
+def drawn(path: str) -> dict:
+    """The value the Sketchpad sends for a drawing file: the drawing is the composite."""
+    return sketch(handle_file(path))
 
 
 def check_label(result: dict, digit: str) -> None:
@@ -42,7 +43,7 @@ def test_predict_answers_a_transparent_sketchpad_drawing(client, tmp_path):
     img = draw_strokes(
         STROKES["1_flag"], size=(400, 400), width=20, ink=(0, 0, 0, 255), paper=(0, 0, 0, 0), mode="RGBA"
     )
-    check_label(client.predict(sketch(save(img, tmp_path / "d.png")), api_name="/predict"), "1")
+    check_label(client.predict(drawn(save(img, tmp_path / "d.png")), api_name="/predict"), "1")
 
 
 def test_predict_recognizes_mnist_digits_on_a_canvas(client, tmp_path, mnist_sample):
@@ -50,7 +51,7 @@ def test_predict_recognizes_mnist_digits_on_a_canvas(client, tmp_path, mnist_sam
     rng = np.random.default_rng(3)
     for i in range(0, 200, 40):
         img = render_on_canvas(x[i], rng, canvas=400, style="transparent")
-        check_label(client.predict(sketch(save(img, tmp_path / f"{i}.png")), api_name="/predict"), str(y[i]))
+        check_label(client.predict(drawn(save(img, tmp_path / f"{i}.png")), api_name="/predict"), str(y[i]))
 
 
 def test_predict_image_takes_a_photo_like_file(client, tmp_path, mnist_sample):
@@ -77,9 +78,9 @@ def bomb_png(tmp_path) -> str:
 @pytest.mark.parametrize(
     "make_args, api_name, message",
     [
-        (lambda t: ({"background": None, "layers": [], "composite": None},), "/predict", "no digit found"),
+        (lambda t: (sketch(),), "/predict", "no digit found"),
         (
-            lambda t: (sketch(save(Image.new("RGBA", (400, 400), "white"), t / "erased.png")),),
+            lambda t: (drawn(save(Image.new("RGBA", (400, 400), "white"), t / "erased.png")),),
             "/predict",
             "no digit found",
         ),
@@ -136,9 +137,9 @@ def test_curl_routes_round_trip(server_url, tmp_path):
     file_data = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
     event, payload = call_route(server_url, "predict_image", [file_data])
     assert event == "complete" and payload[0]["label"] == "7"
-    event, payload = call_route(server_url, "predict", [{"background": None, "layers": [], "composite": file_data}])
+    event, payload = call_route(server_url, "predict", [sketch(file_data)])
     assert event == "complete" and payload[0]["label"] == "7"
-    event, payload = call_route(server_url, "predict", [{"background": None, "layers": [], "composite": None}])
+    event, payload = call_route(server_url, "predict", [sketch()])
     assert event == "error" and "no digit found" in json.dumps(payload)
 
 
@@ -147,8 +148,8 @@ def test_curl_calls_can_keep_one_session(server_url, tmp_path):
     path = save(draw_strokes(STROKES["4_open"], size=(400, 400), width=20), tmp_path / "four.png")
     with open(path, "rb") as f:
         uploaded = httpx.post(server_url + "/gradio_api/upload", files={"files": f}, timeout=30).json()[0]
-    sketch = {"background": None, "layers": [], "composite": {"path": uploaded, "meta": {"_type": "gradio.FileData"}}}
-    for data in (sketch, {"background": None, "layers": [], "composite": None}, sketch):
+    four = sketch({"path": uploaded, "meta": {"_type": "gradio.FileData"}})
+    for data in (four, sketch(), four):
         event, payload = call_route(server_url, "predict", [data], session="my-script")
         if data["composite"] is None:
             assert event == "error" and "no digit found" in json.dumps(payload)
@@ -182,21 +183,21 @@ def test_predict_number_reads_digits_side_by_side(client, tmp_path, mnist_sample
     rng = np.random.default_rng(5)
     picks = [3, 47, 101, 150]
     img = render_number(x[picks], rng, style="transparent")
-    result = client.predict(sketch(save(img, tmp_path / "number.png")), api_name="/predict_number")
+    result = client.predict(drawn(save(img, tmp_path / "number.png")), api_name="/predict_number")
     assert result["number"] == "".join(str(y[i]) for i in picks)
     assert len(result["digits"]) == 4 and all(len(d) == 10 for d in result["digits"])
     with pytest.raises(Exception, match="no digit"):
-        client.predict({"background": None, "layers": [], "composite": None}, api_name="/predict_number")
+        client.predict(sketch(), api_name="/predict_number")
 
 
 def test_recognize_endpoint_gives_a_verdict(client, tmp_path):
-    digit = client.predict(sketch(save(draw_strokes(STROKES["3"]), tmp_path / "3.png")), api_name="/recognize")
+    digit = client.predict(drawn(save(draw_strokes(STROKES["3"]), tmp_path / "3.png")), api_name="/recognize")
     assert digit["is_digit"] is True and digit["digit"] == "3"
     assert len(digit["probabilities"]) == 10
-    from digitrec.render import render_shape
+    from digitrec.nondigits import render_shape
 
     grid = client.predict(
-        sketch(save(render_shape("grid", np.random.default_rng(0)), tmp_path / "grid.png")), api_name="/recognize"
+        drawn(save(render_shape("grid", np.random.default_rng(0)), tmp_path / "grid.png")), api_name="/recognize"
     )
     assert grid["is_digit"] is False and grid["digit"] is None
     assert sum(grid["probabilities"].values()) == pytest.approx(1.0)

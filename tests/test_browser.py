@@ -23,6 +23,11 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# The only fixed waits: a hand's pause between strokes, and, before checking that something did NOT happen,
+# the time within which any answer still on its way would land (answers take about 0.1 s here). Everything
+# that should happen is polled for with expect().
+STROKE_PAUSE_MS = 150
+LATE_ANSWER_MS = 2000
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,7 @@ def draw(page, strokes) -> None:
         for x, y in stroke[1:]:
             page.mouse.move(x0 + x * side, y0 + y * side, steps=3)
         page.mouse.up()
-        page.wait_for_timeout(150)
+        page.wait_for_timeout(STROKE_PAUSE_MS)
 
 
 @pytest.mark.parametrize("name", ["4_open", "7_crossed"])
@@ -66,7 +71,7 @@ def test_drawing_with_the_mouse_is_recognized_and_clear_resets(page, artifacts, 
     expect(label.locator('[data-testid="label-output-value"]')).to_have_text(digit)  # heading: the best class
     page.screenshot(path=str(artifacts / f"browser_{name}.png"), full_page=True)
 
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(LATE_ANSWER_MS)  # no later answer contradicts it
     expect(label.locator('[data-testid="label-output-value"]')).to_have_text(digit)
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
@@ -82,7 +87,7 @@ def test_clearing_right_after_a_stroke_leaves_no_stale_result(page, delay_ms):
     draw(page, STROKES["4_open"])
     page.wait_for_timeout(delay_ms)
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
-    page.wait_for_timeout(2000)  # long enough for any late result to land (results take ~0.1 s here)
+    page.wait_for_timeout(LATE_ANSWER_MS)
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=100)
     expect(page.locator("#label")).not_to_contain_text("%", timeout=100)
 
@@ -91,7 +96,7 @@ def test_an_example_is_recognized_after_a_clear(page):
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
     page.locator("#examples img").nth(3).click()  # examples are sorted: 0_slashed, 1_flag, 1_plain, 2, ...
     expect(page.locator("#status")).to_contain_text("Recognized 2", timeout=30_000)
-    page.wait_for_timeout(1000)
+    expect(page.locator("#wrong")).to_be_visible(timeout=20_000)  # the answer's last event has run
     page.locator('#sketch button[aria-label="Clear canvas"]').click()
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
 
@@ -147,7 +152,7 @@ def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, ar
                 x, y = ax + (bx - ax) * t / 3, ay + (by - ay) * t / 3
                 touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-        page.wait_for_timeout(150)
+        page.wait_for_timeout(STROKE_PAUSE_MS)
     expect(page.locator("#status")).to_contain_text("Recognized 7", timeout=30_000)
     # On a narrow screen the answer sits right under the drawing, in view without scrolling.
     expect(page.locator("#status")).to_be_in_viewport()
@@ -159,7 +164,7 @@ def test_a_finger_draws_on_a_phone_and_the_layout_stacks(browser, server_url, ar
 
 
 def test_a_correction_clicked_in_the_browser_lands_in_the_dataset_folder(page, feedback_dir, artifacts):
-    from digitrec.data import read_corrections
+    from digitrec.corrections import read_corrections
 
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
     expect(page.locator("#wrong")).to_be_hidden()  # nothing to correct before a result
@@ -209,7 +214,7 @@ def test_a_letter_called_not_a_digit_is_not_headlined_as_a_digit(page, artifacts
 
 
 def test_the_last_correction_clicked_for_a_drawing_wins(page, feedback_dir):
-    from digitrec.data import read_corrections
+    from digitrec.corrections import read_corrections
 
     expect(page.locator("#status")).to_contain_text(DRAW_PROMPT, timeout=20_000)
     draw(page, STROKES["2"])

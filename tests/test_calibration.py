@@ -19,18 +19,12 @@ from digitrec.calibration import (
     tempered_loss,
 )
 from digitrec.constants import IMAGE_SIZE
+from digitrec.errors import EmptyImageError
 from digitrec.fitting import _average_heads, _train_head
 from digitrec.inference import Recognizer
-from digitrec.preprocess import EmptyImageError, from_uint8, normalize
-from digitrec.render import (
-    DIGIT_LIKE_LETTERS,
-    SHAPES,
-    render_letters,
-    render_number,
-    render_on_canvas,
-    render_photo,
-    render_shape,
-)
+from digitrec.nondigits import DIGIT_LIKE_LETTERS, SHAPES, render_letters, render_shape
+from digitrec.preprocess import from_uint8, normalize
+from digitrec.render import render_number, render_on_canvas, render_photo
 from digitrec.styles import HAND_LETTERS, TEST_CANVAS, render_hand_letter
 from digitrec.weights import WeightsNotFoundError
 
@@ -119,7 +113,7 @@ def test_recognize_reports_the_verdict(recognizer, mnist_sample):
 
 def test_temperature_scaling_keeps_the_ranking_and_sums_to_one(recognizer, mnist_sample):
     x, _ = mnist_sample
-    raw = softmax(recognizer.outputs(from_uint8(x))[1])
+    raw = softmax(recognizer.outputs(from_uint8(x)).logits)
     calibrated = recognizer.probabilities(from_uint8(x))
     assert np.array_equal(raw.argmax(1), calibrated.argmax(1))
     np.testing.assert_allclose(calibrated.sum(1), 1.0, rtol=1e-6)
@@ -209,6 +203,7 @@ def test_a_calibration_fitted_without_ink_features_is_refused(recognizer):
 
 def test_the_threshold_flags_at_most_the_flag_rate_of_each_kind_of_digit():
     from digitrec.fitting import FLAG_RATE, fit
+    from digitrec.inference import Outputs
 
     # Digits as features: ten Gaussian classes read by a linear classifier. One kind of validation
     # digit (as a pen draws them, say) lies a little further from the training digits than the other.
@@ -221,7 +216,7 @@ def test_the_threshold_flags_at_most_the_flag_rate_of_each_kind_of_digit():
         return centres[y] + rng.normal(0, spread, (n, 6)), y
 
     def run(x):  # one view: the served logits are the input's own
-        return [x], x @ classifier, x @ classifier
+        return Outputs([x], x @ classifier, x @ classifier)
 
     kinds = {"plain": digits(2000)[0], "pen": digits(2000, spread=1.4)[0]}
     others = rng.normal(0, 12, (2000, 6))

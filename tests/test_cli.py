@@ -76,9 +76,9 @@ def test_python_m_digitrec_prints_the_digit_and_nothing_else(seven, tmp_path):
 
 @pytest.mark.slow  # starts the app
 def test_the_app_serves_on_the_port_it_is_given(tmp_path):
-    from tests.conftest import _free_port
+    from tests.conftest import free_port
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": "1"}  # the option wins over Gradio's variable
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), "--host", "127.0.0.1"],

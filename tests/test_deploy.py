@@ -19,7 +19,7 @@ from packaging.requirements import Requirement
 from digitrec.hub import ROOT, HubError, deploy, push, space_files
 from digitrec.render import STROKES, draw_strokes
 from digitrec.weights import WEIGHTS
-from tests.conftest import _free_port
+from tests.conftest import free_port
 
 
 def test_deploy_uploads_exactly_what_the_space_needs(hub):
@@ -80,7 +80,7 @@ def test_the_uploaded_space_starts_and_answers(hub, tmp_path, model):
     deploy(space, model=model)
     checkout = Path(snapshot_download(space, repo_type="space", local_dir=str(tmp_path / "space")))
     requirements_are_met(checkout / "requirements.txt")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "GRADIO_SERVER_PORT": str(port),

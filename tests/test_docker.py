@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _free_port
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = os.environ.get("DIGITREC_DOCKER_BASE", "python:3.11-slim")
@@ -45,7 +45,7 @@ def test_the_image_runs_the_app_as_a_user_without_tensorflow_and_reports_healthy
     try:
         check = "import importlib.util as u, getpass; print(u.find_spec('tensorflow') is None, getpass.getuser())"
         assert _docker("run", "--rm", "--network", "host", tag, "python", "-c", check).split() == ["True", "digitrec"]
-        port = _free_port()
+        port = free_port()
         container = _docker(
             "run", "-d", "--network", "host", "-e", f"GRADIO_SERVER_PORT={port}", "--health-interval", "2s", tag
         ).strip()

@@ -10,10 +10,10 @@ import pytest
 from gradio_client import Client, handle_file
 from huggingface_hub import constants
 
-from digitrec import feedback
-from digitrec.data import read_corrections
-from digitrec.feedback import FeedbackError, FeedbackStore
+from digitrec import corrections
+from digitrec.corrections import FeedbackError, FeedbackStore, read_corrections
 from digitrec.render import STROKES, draw_strokes
+from tests.conftest import sketch
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_only_digits_and_not_a_digit_are_labels(tmp_path, seven, label):
 
 def test_a_session_may_send_only_so_many_a_minute(tmp_path, seven):
     store = FeedbackStore(tmp_path)
-    for i in range(feedback.FEEDBACK_PER_MINUTE):
+    for i in range(corrections.FEEDBACK_PER_MINUTE):
         store.save(*seven, label=str(i), model="m", session="a", address=f"10.0.0.{i}")
     with pytest.raises(FeedbackError, match="a minute"):
         store.save(*seven, label="7", model="m", session="a", address="10.0.1.1")
@@ -52,7 +52,7 @@ def test_a_session_may_send_only_so_many_a_minute(tmp_path, seven):
 
 def test_an_address_may_send_only_so_many_a_minute_whatever_session_it_names(tmp_path, seven):
     store = FeedbackStore(tmp_path)
-    for i in range(feedback.FEEDBACK_PER_MINUTE):
+    for i in range(corrections.FEEDBACK_PER_MINUTE):
         store.save(*seven, label=str(i), model="m", session=f"new-{i}", address="203.0.113.9")
     with pytest.raises(FeedbackError, match="a minute"):
         store.save(*seven, label="7", model="m", session="another-new-one", address="203.0.113.9")
@@ -77,19 +77,19 @@ def test_a_huge_drawing_is_kept_at_a_bounded_size(tmp_path, recognizer):
 
     big = draw_strokes(STROKES["7_plain"], size=(4800, 4800), width=240)
     path = FeedbackStore(tmp_path).save(big, recognizer.recognize(big), label="7", model="m")
-    assert max(Image.open(tmp_path / path).size) == feedback.FEEDBACK_IMAGE_SIDE
+    assert max(Image.open(tmp_path / path).size) == corrections.FEEDBACK_IMAGE_SIDE
 
 
 def test_sessions_that_went_quiet_are_forgotten(tmp_path, monkeypatch):
     # A flood of one-off session ids must not grow the rate limiter's memory without end.
     store, clock = FeedbackStore(tmp_path), [1000.0]
-    monkeypatch.setattr(feedback, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-    for i in range(feedback.RATE_SESSIONS + 1):
+    monkeypatch.setattr(corrections, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    for i in range(corrections.RATE_SESSIONS + 1):
         store._check_rate(f"old-{i}")
     clock[0] += 61
     store._check_rate("new")
     assert len(store._recent) == 1
-    for _ in range(feedback.FEEDBACK_PER_MINUTE - 1):
+    for _ in range(corrections.FEEDBACK_PER_MINUTE - 1):
         store._check_rate("new")
     with pytest.raises(FeedbackError, match="a minute"):  # the limit itself still holds
         store._check_rate("new")
@@ -104,7 +104,7 @@ def _an_old_hour(folder):
 
 def test_above_the_cap_nothing_unpushed_is_deleted_and_new_corrections_wait(tmp_path, seven, monkeypatch):
     old = _an_old_hour(tmp_path)
-    monkeypatch.setattr(feedback, "FEEDBACK_MAX_BYTES", 4000)
+    monkeypatch.setattr(corrections, "FEEDBACK_MAX_BYTES", 4000)
     store = FeedbackStore(tmp_path)
     with pytest.raises(FeedbackError, match="full"):
         store.save(*seven, label="7", model="m")
@@ -113,7 +113,7 @@ def test_above_the_cap_nothing_unpushed_is_deleted_and_new_corrections_wait(tmp_
 
 def test_above_the_cap_pushed_hours_go_to_make_room(tmp_path, seven, monkeypatch):
     old = _an_old_hour(tmp_path)
-    monkeypatch.setattr(feedback, "FEEDBACK_MAX_BYTES", 14_000)
+    monkeypatch.setattr(corrections, "FEEDBACK_MAX_BYTES", 14_000)
     store = FeedbackStore(tmp_path)
     pushed = old / "x.png"
     store.scheduler = SimpleNamespace(last_uploaded={pushed.resolve(): pushed.stat().st_mtime}, lock=store._lock)
@@ -122,7 +122,7 @@ def test_above_the_cap_pushed_hours_go_to_make_room(tmp_path, seven, monkeypatch
 
 
 def test_the_cap_holds_within_the_current_hour(tmp_path, seven, monkeypatch):
-    monkeypatch.setattr(feedback, "FEEDBACK_MAX_BYTES", 20_000)
+    monkeypatch.setattr(corrections, "FEEDBACK_MAX_BYTES", 20_000)
     store, kept = FeedbackStore(tmp_path), 0
     with pytest.raises(FeedbackError, match="full"):
         for i in range(100):
@@ -160,9 +160,9 @@ def test_report_endpoint_keeps_a_correction_and_refuses_bad_ones(server_url, fee
     client = Client(server_url + "/", verbose=False)
     path = tmp_path / "seven.png"
     draw_strokes(STROKES["7_plain"], size=(400, 400), width=20).save(path)
-    sketch = {"background": None, "layers": [], "composite": handle_file(str(path))}
+    value = sketch(handle_file(str(path)))
     before = len(read_corrections(feedback_dir))
-    saved = client.predict(sketch, None, "1", api_name="/report")
+    saved = client.predict(value, None, "1", api_name="/report")
     assert saved["saved"] == "1" and (feedback_dir / saved["file"]).is_file()
     other = tmp_path / "crossed.png"
     draw_strokes(STROKES["7_crossed"], size=(400, 400), width=20).save(other)
@@ -172,14 +172,14 @@ def test_report_endpoint_keeps_a_correction_and_refuses_bad_ones(server_url, fee
     assert client.predict(None, handle_file(str(path)), "7", api_name="/report")["file"] == saved["file"]
     assert len(read_corrections(feedback_dir)) == before + 2
     with pytest.raises(Exception, match="unknown label"):
-        client.predict(sketch, None, "11", api_name="/report")
+        client.predict(value, None, "11", api_name="/report")
 
 
 def test_a_poisoned_corrections_folder_is_screened_before_training(tmp_path, recognizer, mnist_sample):
     import numpy as np
     from PIL import Image
 
-    from digitrec.training import load_corrections, screen_corrections
+    from digitrec.corrections import load_corrections, screen_corrections
 
     x, y = mnist_sample
     store = FeedbackStore(tmp_path)
@@ -209,8 +209,8 @@ def test_a_poisoned_corrections_folder_is_screened_before_training(tmp_path, rec
 
 
 def test_one_origin_adds_at_most_its_cap_even_with_right_labels(recognizer, mnist_sample):
+    from digitrec.corrections import screen_corrections
     from digitrec.preprocess import from_uint8
-    from digitrec.training import screen_corrections
 
     x, y = mnist_sample
     rows = [{"origin": "a", "label": str(label), "x": from_uint8(d)} for d, label in zip(x[:30], y[:30], strict=True)]

@@ -4,6 +4,7 @@ stay bounded, bad model references are one clear error, and the server keeps ser
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import subprocess
@@ -22,12 +23,14 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageFile
 
 from digitrec import Recognizer, WeightsNotFoundError
-from digitrec.bounds import sweep_cache
+from digitrec.cache import sweep_cache
+from digitrec.errors import EmptyImageError, ImageTooLargeError, InvalidImageError, PreprocessError
 from digitrec.limits import MAX_LAYERS, MAX_NUMBER_DIGITS, MAX_PIXELS, MAX_UPLOAD_FILES
-from digitrec.preprocess import EmptyImageError, ImageTooLargeError, InvalidImageError, PreprocessError, normalize
+from digitrec.preprocess import normalize
 from digitrec.render import STROKES, draw_strokes
 from digitrec.serving import load_for_app
 from digitrec.weights import WEIGHTS
+from tests.conftest import sketch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +65,7 @@ def no_decoding(monkeypatch):
 
 
 def test_too_many_layers_are_refused_before_any_is_decoded(bomb, digit_png, no_decoding):
-    value = {"background": None, "layers": [bomb] * (MAX_LAYERS + 4), "composite": digit_png}
+    value = sketch(digit_png, layers=[bomb] * (MAX_LAYERS + 4))
     with pytest.raises(InvalidImageError, match=f"at most {MAX_LAYERS} layers"):
         normalize(value)
 
@@ -76,7 +79,7 @@ def test_layers_over_the_request_budget_are_refused_before_any_is_decoded(tmp_pa
 
 def test_an_oversized_composite_is_refused_before_decoding(bomb, no_decoding):
     with pytest.raises(ImageTooLargeError, match=f"limit (is|of) {MAX_PIXELS:,}"):
-        normalize({"background": None, "layers": [], "composite": {"path": bomb}})
+        normalize(sketch({"path": bomb}))
 
 
 def test_a_number_wider_than_the_limit_is_refused_before_the_model_runs(recognizer):
@@ -299,15 +302,13 @@ def _upload(server_url: str, path) -> dict:
 
 
 def _predict_ok(client, digit_png):
-    result = client.predict(
-        {"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict"
-    )
+    result = client.predict(sketch(handle_file(digit_png)), api_name="/predict")
     assert result["label"] == "3"
 
 
 def test_layer_bombs_are_refused_at_a_small_cost(client, bomb, digit_png):
-    value = {"background": None, "layers": [handle_file(bomb)] * 8, "composite": handle_file(digit_png)}
-    client.predict({"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict")
+    value = sketch(handle_file(digit_png), layers=[handle_file(bomb)] * 8)
+    client.predict(sketch(handle_file(digit_png)), api_name="/predict")
     with PeakRSS() as rss:
         for api_name in ("/predict", "/recognize", "/predict_number"):
             with pytest.raises(Exception, match=f"at most {MAX_LAYERS} layers"):
@@ -317,8 +318,8 @@ def test_layer_bombs_are_refused_at_a_small_cost(client, bomb, digit_png):
 
 
 def test_concurrent_oversized_composites_are_refused_at_a_small_cost(client, bomb, digit_png):
-    value = {"background": None, "layers": [], "composite": handle_file(bomb)}
-    client.predict({"background": None, "layers": [], "composite": handle_file(digit_png)}, api_name="/predict")
+    value = sketch(handle_file(bomb))
+    client.predict(sketch(handle_file(digit_png)), api_name="/predict")
 
     def call(_):
         try:
@@ -345,14 +346,14 @@ def test_an_unreadable_file_in_a_sketchpad_gets_a_clear_message(client, tmp_path
     path = tmp_path / "notes.png"
     path.write_text("not an image")
     with pytest.raises(Exception, match="not a readable image") as info:
-        client.predict({"background": None, "layers": [], "composite": handle_file(str(path))}, api_name="/predict")
+        client.predict(sketch(handle_file(str(path))), api_name="/predict")
     assert "Could not preprocess" not in str(info.value) and str(tmp_path) not in str(info.value)
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../../../../etc/passwd", "some/relative.png", "a\x00b"])
 def test_paths_outside_the_cache_are_refused_without_naming_server_paths(server_url, path):
-    sketch = {"background": None, "layers": [], "composite": {"path": path, "meta": {"_type": "gradio.FileData"}}}
-    r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": [sketch]}, timeout=30)
+    value = sketch({"path": path, "meta": {"_type": "gradio.FileData"}})
+    r = httpx.post(f"{server_url}/gradio_api/call/predict", json={"data": [value]}, timeout=30)
     assert r.status_code == 400 and "/gradio_api/upload" in r.text
     assert "root:" not in r.text and str(ROOT) not in r.text and "null byte" not in r.text
     for path in ("/etc/passwd", "../../../../etc/passwd"):
@@ -482,7 +483,7 @@ def test_calls_past_the_queue_are_refused_cleanly_and_the_server_keeps_serving(
         number
     )
     uploaded = _upload(server_url, number)
-    data = {"data": [{"background": None, "layers": [], "composite": uploaded}]}
+    data = {"data": [sketch(uploaded)]}
 
     async def flood() -> list[int]:
         async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=400)) as http:
@@ -559,8 +560,8 @@ def test_files_are_counted_however_their_header_is_spelled(server_url, spelling)
 def test_the_blob_store_is_bounded_by_entries_and_inserts_stay_cheap():
     from gradio.components.image_editor import EditorDataBlobs
 
-    from digitrec.bounds import BlobStore
     from digitrec.limits import BLOB_STORE_ENTRIES
+    from digitrec.payloads import BlobStore
 
     store = BlobStore()
     for i in range(BLOB_STORE_ENTRIES * 3):
@@ -631,7 +632,7 @@ def test_one_address_cannot_fill_the_queue_and_other_visitors_are_served(server_
     from digitrec.limits import EVENT_BURST_PER_ADDRESS, QUEUE_SIZE
 
     uploaded = _upload(server_url, digit_png)
-    value = {"background": None, "layers": [], "composite": uploaded}
+    value = sketch(uploaded)
 
     async def flood() -> list[int]:
         async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=400)) as http:
@@ -652,7 +653,7 @@ def test_one_address_cannot_fill_the_queue_and_other_visitors_are_served(server_
 
 
 def test_a_new_session_per_report_does_not_lift_the_corrections_limit(server_url, feedback_dir, digit_png, monkeypatch):
-    from digitrec.data import read_corrections
+    from digitrec.corrections import read_corrections
     from digitrec.limits import FEEDBACK_PER_MINUTE
 
     # One visitor behind a proxy that reports its address, as a Space's does.
@@ -721,7 +722,7 @@ def test_a_flood_from_one_address_does_not_hold_up_another_visitors_drawing(serv
         number.paste(draw_strokes(STROKES[d], size=(200, 200), width=12), (i * 200, 0))
     path = tmp_path / "number.png"
     number.save(path)
-    value = {"background": None, "layers": [], "composite": _upload(server_url, path)}
+    value = sketch(_upload(server_url, path))
     finished: list[str] = []
 
     async def run():
@@ -741,19 +742,18 @@ def test_a_flood_from_one_address_does_not_hold_up_another_visitors_drawing(serv
                 assert "event: complete" in r.text, r.text
                 finished.append(who)
 
-            flood = [await post("flood", i) for i in range(12)]
-            waits = [asyncio.create_task(result("flood", e)) for e in flood]
-            await asyncio.sleep(0)
-            pending_when_sent = 12 - len(finished)
+            waits = [asyncio.create_task(result("flood", await post("flood", i))) for i in range(12)]
+            await asyncio.sleep(0.1)  # the answers already given are read
+            done_when_sent = len(finished)
             visitor = await post("visitor", 0)
             await asyncio.gather(result("visitor", visitor), *waits)
-            return pending_when_sent
+            return done_when_sent
 
-    pending_when_sent = asyncio.run(run())
-    assert pending_when_sent >= 6  # the flood was still queued when the visitor drew
-    # One worker serves numbers: the visitor waits for the flood's running number at most, and one more that
-    # the worker may have taken while the visitor's request was on its way.
-    assert finished.index("visitor") <= 12 - pending_when_sent + 2, finished
+    done_when_sent = asyncio.run(run())
+    assert done_when_sent <= 6  # most of the flood was still queued when the visitor drew
+    # One worker serves numbers: the visitor waits for the flood's running number, and for those the worker
+    # took while the visitor's request was on its way; first come, first served would answer it last.
+    assert finished.index("visitor") <= done_when_sent + 3, finished
 
 
 def test_the_queue_runs_at_most_two_events_of_one_address_and_takes_the_least_busy_first(monkeypatch):
@@ -788,3 +788,38 @@ def test_the_queue_runs_at_most_two_events_of_one_address_and_takes_the_least_bu
     assert queue.get_events()[0] == [visitor]
     monkeypatch.setenv("DIGITREC_RATE_LIMITS", "off")
     assert queue.get_events()[0][0] is flood[WORKERS_PER_ADDRESS]  # a private server: no cap
+
+
+def test_one_address_cannot_take_the_whole_upload_budget(server_url, digit_png, monkeypatch):
+    import socket
+    from urllib.parse import urlparse
+
+    from digitrec.limits import IN_FLIGHT_BYTES, IN_FLIGHT_BYTES_PER_ADDRESS, UPLOAD_BODY_BYTES
+
+    monkeypatch.setenv("DIGITREC_TRUST_PROXY", "1")
+    part = 12 * 2**20  # slow uploads of one address, each stalled 12 MB into its body
+    assert 3 * part <= IN_FLIGHT_BYTES_PER_ADDRESS < 4 * part <= IN_FLIGHT_BYTES
+    url = urlparse(server_url)
+    head = b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.60\r\n"
+    head += b"Content-Type: multipart/form-data; boundary=b0und\r\nContent-Length: %d\r\n\r\n" % UPLOAD_BODY_BYTES
+    slow = []
+    try:
+        for _ in range(4):
+            sock = socket.create_connection((url.hostname, url.port), timeout=30)
+            slow.append(sock)
+            with contextlib.suppress(OSError):  # refused while sending
+                sock.sendall(head + bytes(part))
+            time.sleep(0.5)  # received by the server
+        slow[-1].settimeout(10)
+        assert slow[-1].recv(4096).startswith(b"HTTP/1.1 503"), "36 MB in flight: the fourth is one too many"
+        with open(digit_png, "rb") as f:  # another visitor uploads as usual meanwhile
+            r = httpx.post(
+                server_url + "/gradio_api/upload",
+                files={"files": f},
+                headers={"X-Forwarded-For": "198.51.100.60"},
+                timeout=30,
+            )
+        assert r.status_code == 200, r.text
+    finally:
+        for sock in slow:
+            sock.close()

@@ -14,8 +14,9 @@ import pytest
 
 from digitrec import Recognizer, WeightsNotFoundError
 from digitrec.explain import Explainer
+from digitrec.nondigits import render_letters
 from digitrec.preprocess import from_uint8
-from digitrec.render import render_letters, render_number, render_on_canvas
+from digitrec.render import render_number, render_on_canvas
 from digitrec.weights import WEIGHTS, read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.slow  # a second server
 @pytest.fixture(scope="module")
 def mcp_url(recognizer, tmp_path_factory):
     from app import build_app, serve
-    from digitrec.feedback import FeedbackStore
-    from tests.conftest import _free_port
+    from digitrec.corrections import FeedbackStore
+    from tests.conftest import free_port
 
     demo = build_app(recognizer, FeedbackStore(tmp_path_factory.mktemp("mcp-feedback")))
     _, url, _ = serve(
-        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True, mcp_server=True
+        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True, mcp_server=True
     )
     yield url.rstrip("/") + "/gradio_api/mcp/"
     demo.close()

@@ -9,17 +9,10 @@ import numpy as np
 import pytest
 
 from digitrec.constants import NUM_CLASSES
+from digitrec.mixing import make_datasets, parse_more_of, split_train_val, style_mix, to_model_input
 from digitrec.model import ARCHITECTURES, build_model
 from digitrec.styles import TEMPLATES
-from digitrec.training import (
-    TrainConfig,
-    make_datasets,
-    parse_more_of,
-    split_train_val,
-    style_mix,
-    to_model_input,
-    train,
-)
+from digitrec.training import TrainConfig, train
 
 # A quick training run: a few MNIST digits, none of the rendered styles the defaults mix in.
 SMALL = {"limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": "", "pen_redraws": 0}

@@ -9,15 +9,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from digitrec.constants import DIGIT_BOX, IMAGE_SIZE
-from digitrec.preprocess import (
-    CENTRE,
-    MAX_PIXELS,
-    EmptyImageError,
-    ImageTooLargeError,
-    InvalidImageError,
-    normalize,
-)
+from digitrec.errors import EmptyImageError, ImageTooLargeError, InvalidImageError
+from digitrec.limits import MAX_PIXELS
+from digitrec.preprocess import CENTRE, normalize
 from digitrec.render import STROKES, STYLES, draw_strokes, paint, render_on_canvas, render_photo
+from tests.conftest import sketch
 
 
 def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
@@ -125,7 +121,7 @@ def test_accepts_every_input_kind(tmp_path, mnist_sample):
         "str path": str(path),
         "png bytes": path.read_bytes(),
         "jpeg bytes": buf.getvalue(),
-        "sketchpad composite": {"background": None, "layers": [], "composite": rgba},
+        "sketchpad composite": sketch(rgba),
         "sketchpad layers": {
             "background": Image.new("RGBA", rgb.size, "white"),
             "layers": [paint(Image.fromarray(digit).resize((280, 280)), "transparent")],
@@ -148,7 +144,7 @@ def test_accepts_every_input_kind(tmp_path, mnist_sample):
         Image.new("RGB", (300, 300), (120, 30, 200)),
         np.full((64, 64), 0.5, np.float32),
         {"background": Image.new("RGBA", (800, 800), "white"), "layers": [], "composite": None},
-        {"background": None, "layers": [], "composite": None},
+        sketch(),
     ],
     ids=["white", "black", "transparent", "purple", "grey array", "erased sketchpad", "no layers"],
 )
@@ -347,36 +343,22 @@ def test_a_shadow_across_a_photographed_digit_leaves_no_haze(mnist_sample):
         assert got[~strokes].sum() / got.sum() < 0.06
 
 
-def test_a_sheet_photographed_on_a_darker_table_is_read(mnist_sample, recognizer):
-    # The border is the table: the sheet reads as one solid block of light ink until it is read on its own.
+@pytest.mark.parametrize(
+    "seed, how",
+    [
+        # The border is the table: the sheet reads as one solid block of light ink until it is read on its own.
+        (0, {}),
+        (1, {"tilt": 15}),  # turned on the table
+        (2, {"tilt": 15, "slant": 0.12}),  # at a slant: a trapezoid, straightened by its four corners
+        (3, {"tilt": 15, "slant": 0.12, "off_edge": True}),  # off the photo: the table on three sides only
+    ],
+    ids=["flat", "turned", "slanted", "off_the_edge"],
+)
+def test_a_sheet_photographed_on_a_darker_table_is_read(mnist_sample, recognizer, seed, how):
     x, y = mnist_sample
-    rng = np.random.default_rng(0)
-    photos = np.stack([normalize(render_photo(digit, rng, table=True)) for digit in x[::5]])
+    rng = np.random.default_rng(seed)
+    photos = np.stack([normalize(render_photo(digit, rng, table=True, **how)) for digit in x[::5]])
     assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
-
-
-def test_a_sheet_turned_on_the_table_is_read(mnist_sample, recognizer):
-    x, y = mnist_sample
-    rng = np.random.default_rng(1)
-    photos = np.stack([normalize(render_photo(digit, rng, table=True, tilt=15)) for digit in x[::5]])
-    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
-
-
-def test_a_sheet_photographed_at_a_slant_is_read(mnist_sample, recognizer):
-    # Its far edge looks shorter: the sheet is a trapezoid, straightened by its four corners.
-    x, y = mnist_sample
-    rng = np.random.default_rng(2)
-    photos = np.stack([normalize(render_photo(digit, rng, table=True, tilt=15, slant=0.12)) for digit in x[::5]])
-    assert (recognizer.probabilities(photos).argmax(1) == y[::5]).mean() >= 0.95
-
-
-def test_a_sheet_running_off_the_photo_is_read(mnist_sample, recognizer):
-    # The table shows on three sides only: the sheet is still the light block, cut by the photo's edge.
-    x, y = mnist_sample
-    rng = np.random.default_rng(3)
-    photos = [render_photo(digit, rng, table=True, tilt=15, slant=0.12, off_edge=True) for digit in x[::5]]
-    inputs = np.stack([normalize(photo) for photo in photos])
-    assert (recognizer.probabilities(inputs).argmax(1) == y[::5]).mean() >= 0.95
 
 
 def test_a_fat_light_zero_on_a_dark_canvas_is_not_a_sheet():

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from digitrec.explain import Explainer
-from digitrec.render import STROKES, draw_strokes, render_number, render_shape
+from digitrec.nondigits import render_shape
+from digitrec.render import STROKES, draw_strokes, render_number
 from digitrec.serving import (
     DRAW_PROMPT,
     INSIDE_PROMPT,
@@ -22,6 +23,7 @@ from digitrec.serving import (
     show_inside,
     show_number,
 )
+from tests.conftest import sketch
 
 
 def test_a_drawing_shows_ten_probabilities_the_input_and_the_verdict(recognizer, mnist_sample):
@@ -71,7 +73,7 @@ def test_api_handlers_answer_and_refuse_with_the_reason(recognizer):
     with pytest.raises(gr.Error, match="no digits found"):
         api_predict_number(recognizer, Image.new("L", (400, 200), 255))
     with pytest.raises(gr.Error) as info:
-        api_predict(recognizer, {"background": None, "layers": [], "composite": None})
+        api_predict(recognizer, sketch())
     assert info.value.message == NO_IMAGE and "/predict_image" in NO_IMAGE
     with pytest.raises(gr.Error, match="no image received"):
         api_recognize(recognizer, None)
@@ -81,7 +83,7 @@ def test_api_handlers_answer_and_refuse_with_the_reason(recognizer):
     "label, words", [("8", "saved as an 8"), ("4", "saved as a 4"), ("not a digit", "as not a digit")]
 )
 def test_a_correction_is_thanked_in_plain_english(recognizer, tmp_path, label, words):
-    from digitrec.feedback import FeedbackStore
+    from digitrec.corrections import FeedbackStore
     from digitrec.serving import show_correction
 
     drawing = draw_strokes(STROKES["3"])

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
+from digitrec.nondigits import DIGIT_LIKE_LETTERS
 from digitrec.preprocess import normalize
-from digitrec.render import DIGIT_LIKE_LETTERS, FINE, render_on_canvas, retrace_line, retraceable
+from digitrec.render import FINE, render_on_canvas, retrace_line, retraceable
 from digitrec.styles import (
     HAND_LETTERS,
     MARKS,

@@ -1,4 +1,6 @@
-"""Corrections from visitors ("Wrong? It was a …"), kept as a Hugging Face image-folder dataset.
+"""The corrections dataset: visitors' corrections ("Wrong? It was a …") as a Hugging Face image-folder
+dataset, written, pruned and pushed by the app (:class:`FeedbackStore`), read and screened for training
+(:func:`load_corrections`, :func:`screen_corrections`).
 
 Each correction is one row of a ``metadata.jsonl`` beside its image, the layout that
 ``datasets.load_dataset("imagefolder", data_dir=…)`` and the Hub's dataset viewer read
@@ -29,20 +31,24 @@ import uuid
 from collections import defaultdict, deque
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from huggingface_hub import CommitScheduler
 from PIL import Image
 
-from digitrec.constants import CLASS_NAMES, NOT_A_DIGIT
-from digitrec.data import METADATA
-from digitrec.errors import FeedbackError
-from digitrec.hub import FEEDBACK_REPO_ENV
-from digitrec.inference import Recognition
+from digitrec.constants import CLASS_NAMES, IMAGE_SIZE, NOT_A_DIGIT
+from digitrec.errors import FeedbackError, PreprocessError
+from digitrec.hub import FEEDBACK_REPO_ENV, pull_dataset
 from digitrec.limits import FEEDBACK_IMAGE_SIDE, FEEDBACK_MAX_BYTES, FEEDBACK_PER_MINUTE
+from digitrec.preprocess import from_uint8, normalize
+
+if TYPE_CHECKING:  # the app's answer, saved beside the drawing; inference is a layer above this one
+    from digitrec.inference import Recognition
 
 log = logging.getLogger(__name__)
 
+METADATA = "metadata.jsonl"  # an image-folder dataset's rows, beside its images
 LABELS = (*CLASS_NAMES, NOT_A_DIGIT)  # what a visitor may say a drawing was
 DIR_ENV, EVERY_ENV, SALT_ENV = "DIGITREC_FEEDBACK_DIR", "DIGITREC_FEEDBACK_EVERY", "DIGITREC_FEEDBACK_SALT"
 DEFAULT_DIR, DEFAULT_EVERY_MIN = "feedback", 5.0
@@ -257,3 +263,101 @@ def _rows_in(shard: Path) -> list[dict]:
 
 def _size(shard: Path) -> int:
     return sum(f.stat().st_size for f in shard.iterdir() if f.is_file())
+
+
+# ---- reading the dataset: what training takes from it ---------------------------------------------
+
+
+def _as_input(row: dict) -> np.ndarray:
+    """A correction's model input made anew from the drawing as the visitor made it, through the one
+    ``normalize`` path every drawing takes; the stored 28x28 input only where the image is gone."""
+    try:
+        return normalize(row["path"])
+    except (OSError, PreprocessError):
+        return from_uint8(np.asarray(row["input"], np.uint8))
+
+
+def read_corrections(folder: str | Path) -> list[dict]:
+    """Visitors' corrections (:mod:`digitrec.corrections`): every row of every ``metadata.jsonl`` under
+    ``folder``, with ``"path"``, its image, and ``"x"``, that image normalized as floats."""
+    rows = []
+    for metadata in sorted(Path(folder).rglob(METADATA)):
+        for line in metadata.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                row["path"] = str(metadata.parent / row["file_name"])
+                row["x"] = _as_input(row)
+                rows.append(row)
+    return rows
+
+
+def load_corrections(source: str) -> tuple[list[dict], str]:
+    """Visitors' corrections (:mod:`digitrec.corrections`) from a folder or ``hf://datasets/USER/DATASET[@REV]``;
+    the rows and the revision they came from."""
+    if source.startswith("hf://"):
+        folder, revision = pull_dataset(source)
+    else:
+        folder, revision = Path(source), "local folder"
+    rows = read_corrections(folder)
+    if not rows:
+        raise ValueError(f"no corrections in {source}: expected metadata.jsonl files from digitrec's feedback folder")
+    return rows, revision
+
+
+def screen_corrections(rows: list[dict], probs: np.ndarray, per_origin: int, top: int) -> tuple[list[dict], dict]:
+    """The corrections worth training on, and a report of what was left out and why.
+
+    * a repeat of an earlier row's drawing from the same origin goes (the store keeps one; a folder
+      edited by hand may not);
+    * at most ``per_origin`` rows from one origin (rows recorded before origins were: one origin);
+    * a row whose label the model does not back is quarantined unless another origin gave the same
+      drawing the same label: a digit outside the model's ``top`` guesses (``probs``, one row each), or
+      "not a digit" for a drawing the model read as a digit. ``top`` 0 keeps every label.
+    """
+    seen, per, kept = set(), defaultdict(int), []
+    report = {"read": len(rows), "duplicates": 0, "over_origin_cap": 0, "quarantined": 0}
+    votes = defaultdict(set)  # (drawing, label) -> origins that sent it
+    for row in rows:
+        votes[_drawing_key(row), row["label"]].add(row.get("origin", ""))
+    for row, p in zip(rows, probs, strict=True):
+        origin, drawing = row.get("origin", ""), _drawing_key(row)
+        if (origin, drawing) in seen:
+            report["duplicates"] += 1
+            continue
+        seen.add((origin, drawing))
+        if per[origin] >= per_origin:
+            report["over_origin_cap"] += 1
+            continue
+        backed = len(votes[drawing, row["label"]]) > 1
+        if row["label"] in CLASS_NAMES:
+            agrees = CLASS_NAMES.index(row["label"]) in np.argsort(p)[::-1][:top]
+        else:
+            agrees = not row.get("is_digit", True)
+        if top and not (agrees or backed):
+            report["quarantined"] += 1
+            continue
+        per[origin] += 1
+        kept.append(row)
+    report["kept"] = len(kept)
+    return kept, report
+
+
+def _drawing_key(row: dict) -> str:
+    return row.get("input_sha256") or hashlib.sha256(np.rint(row["x"] * 255).astype(np.uint8).tobytes()).hexdigest()
+
+
+def split_corrections(rows: list[dict], holdout: float, salt: str = "") -> tuple[list[dict], list[dict]]:
+    """``(kept, held_out)``: each row's side is fixed by its file name, so it never changes between runs."""
+
+    def held(row):
+        return int(hashlib.sha1((salt + row["file_name"]).encode()).hexdigest()[:8], 16) % 1000 < holdout * 1000
+
+    return [r for r in rows if not held(r)], [r for r in rows if held(r)]
+
+
+def corrections_as_digits(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The corrections that name a digit, as model inputs and labels ("not a digit" rows go to the detector)."""
+    digits = [r for r in rows if r["label"] in CLASS_NAMES]
+    if not digits:
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32), np.zeros(0, np.int32)
+    return np.stack([r["x"] for r in digits]), np.array([CLASS_NAMES.index(r["label"]) for r in digits], np.int32)

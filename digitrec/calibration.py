@@ -90,10 +90,10 @@ class Calibration:
     def novelty(self, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
         """One score per image, from the taps (:meth:`digitrec.inference.Recognizer.outputs`) and the
         unscaled probabilities; higher means less like any training digit."""
-        signals = (_signals(taps, probs, self.means, self.precisions) - self.score_mean) / self.score_std
+        signals = (novelty_signals(taps, probs, self.means, self.precisions) - self.score_mean) / self.score_std
         if not self.head:  # a calibration without a detector: the distances alone
             return signals.sum(1)
-        x = (_head_input(signals, taps, probs) - self.head[0]) / self.head[1]
+        x = (head_input(signals, taps, probs) - self.head[0]) / self.head[1]
         layers = self.head[2:]
         for i in range(0, len(layers), 2):
             x = x @ layers[i] + layers[i + 1]
@@ -199,12 +199,13 @@ def _nearest_distance(x: np.ndarray, means: np.ndarray, precision: np.ndarray) -
     return np.maximum(np.einsum("nci,nci->nc", d @ precision, d).min(1), 1e-12)
 
 
-def _signals(taps, probs, means, precisions) -> np.ndarray:
+def novelty_signals(taps, probs, means, precisions) -> np.ndarray:
     """(n, taps + 1): log distance to the nearest class per tap, and log(1 - top probability)."""
     signals = [np.log(_nearest_distance(t, mu, prec)) for t, mu, prec in zip(taps, means, precisions, strict=True)]
     signals.append(np.log(np.clip(1.0 - probs.max(1), 1e-7, None)))
     return np.stack(signals, 1)
 
 
-def _head_input(signals: np.ndarray, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
+def head_input(signals: np.ndarray, taps: list[np.ndarray], probs: np.ndarray) -> np.ndarray:
+    """What the detector's head reads: the standardized novelty signals, the taps and the log probabilities."""
     return np.concatenate([signals, *taps, np.log(np.clip(probs, 1e-7, 1.0))], 1).astype(np.float32)

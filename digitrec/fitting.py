@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.calibration import Calibration, _head_input, _signals, fit_temperature, softmax
+from digitrec.calibration import Calibration, fit_temperature, head_input, novelty_signals, softmax
 from digitrec.constants import NOT_A_DIGIT, NUM_CLASSES
 from digitrec.corrections import load_corrections, screen_corrections, split_corrections
 from digitrec.data import load_mnist
@@ -141,14 +141,14 @@ def fit(
     kinds = np.repeat(np.arange(len(val_novelty)), [len(v) for v in val_novelty.values()])
     val_taps, _, val_own = run(np.concatenate(list(val_novelty.values())))
     val_probs = softmax(val_own)
-    signals = _signals(val_taps, val_probs, means, precisions)
+    signals = novelty_signals(val_taps, val_probs, means, precisions)
     score_mean, score_std = signals.mean(0), signals.std(0) + 1e-9
 
-    def head_input(taps, probs):
-        return _head_input((_signals(taps, probs, means, precisions) - score_mean) / score_std, taps, probs)
+    def detector_input(taps, probs):
+        return head_input((novelty_signals(taps, probs, means, precisions) - score_mean) / score_std, taps, probs)
 
     other_taps, _, other_own = run(others)
-    digit_inputs, other_inputs = head_input(taps, probs), head_input(other_taps, softmax(other_own))
+    digit_inputs, other_inputs = detector_input(taps, probs), detector_input(other_taps, softmax(other_own))
     head = _average_heads([_train_head(digit_inputs, other_inputs, seed) for seed in HEAD_SEEDS])
     partial = Calibration(temperature, means, precisions, score_mean, score_std, np.inf, head)
     novelty = partial.novelty(val_taps, val_probs)

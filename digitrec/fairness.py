@@ -94,30 +94,44 @@ class FairQueue(queueing.Queue):
 
     running: dict[str, int]
     usage: dict[str, tuple[float, float]]  # address -> (seconds of work, when last updated)
+    changes: int  # events taken and finished so far: with the queue's length, when a new look is worth it
+    stalled: tuple | None  # the queue as it was when nothing could be taken
 
     def get_events(self):
         groups = list(self.event_queue_per_concurrency_id.items())
         if any(q.queue and q.queue[0].fn.batch for _, q in groups):
             return super().get_events()  # batched functions keep Gradio's own order (this app has none)
-        now, capped = time.monotonic(), os.environ.get(RATE_LIMITS_ENV) != "off"
-        best = None
+        capped = os.environ.get(RATE_LIMITS_ENV) != "off"
+        state = (len(self), self.changes, capped)
+        if state == self.stalled:
+            # Gradio asks again every millisecond while a worker is free: with only capped addresses waiting,
+            # nothing has changed since the last look, and 256 queued events need not be read again.
+            return None
+        now, best, keys = time.monotonic(), None, {}
         for concurrency_id, q in groups:
             if not q.queue or (q.concurrency_limit is not None and q.current_concurrency >= q.concurrency_limit):
                 continue
-            for position, event in enumerate(q.queue):
+            seen = set()
+            for event in q.queue:
                 address = self.address(event)
-                running = self.running.get(address, 0)
-                if capped and running >= WORKERS_PER_ADDRESS:
-                    continue
-                key = (running, self.work(address, now), event.enqueue_time, position)
-                if best is None or key < best[0]:
-                    best = key, concurrency_id, q, event
+                if address in seen:
+                    continue  # an address's first event in a group is its oldest there
+                seen.add(address)
+                if address not in keys:
+                    running = self.running.get(address, 0)
+                    keys[address] = (
+                        None if capped and running >= WORKERS_PER_ADDRESS else (running, self.work(address, now))
+                    )
+                if keys[address] is not None and (best is None or (*keys[address], event.enqueue_time) < best[0]):
+                    best = (*keys[address], event.enqueue_time), concurrency_id, q, event
         if best is None:
+            self.stalled = state
             return None
         _, concurrency_id, q, event = best
         q.queue.remove(event)
         address = self.address(event)
         self.running[address] = self.running.get(address, 0) + 1
+        self.changes += 1
         event._digitrec_counted = True
         return [event], False, concurrency_id
 
@@ -137,6 +151,7 @@ class FairQueue(queueing.Queue):
                 else:
                     self.running.pop(address, None)
                 self.usage[address] = (self.work(address, end) + (end - start) / len(events), end)
+            self.changes += 1
             self._forget_idle(end)
 
     @staticmethod
@@ -162,5 +177,5 @@ def make_fair(demo: gr.Blocks) -> FairQueue:
     """Turn the queue of ``demo`` (after ``demo.queue(...)``) into a :class:`FairQueue`."""
     queue = demo._queue
     queue.__class__ = FairQueue
-    queue.running, queue.usage = {}, {}
+    queue.running, queue.usage, queue.changes, queue.stalled = {}, {}, 0, None
     return queue

@@ -94,7 +94,7 @@ class FairQueue(queueing.Queue):
 
     running: dict[str, int]
     usage: dict[str, tuple[float, float]]  # address -> (seconds of work, when last updated)
-    changes: int  # events taken and finished so far: with the queue's length, when a new look is worth it
+    changes: int  # events taken and finished so far: with what waits, when a new look is worth it
     stalled: tuple | None  # the queue as it was when nothing could be taken
 
     def get_events(self):
@@ -102,7 +102,9 @@ class FairQueue(queueing.Queue):
         if any(q.queue and q.queue[0].fn.batch for _, q in groups):
             return super().get_events()  # batched functions keep Gradio's own order (this app has none)
         capped = os.environ.get(RATE_LIMITS_ENV) != "off"
-        state = (len(self), self.changes, capped)
+        # Each group's length and newest event: an event pushed, or one removed anywhere, changes one of them.
+        waiting = tuple((len(q.queue), q.queue[-1]._id if q.queue else None) for _, q in groups)
+        state = (waiting, self.changes, capped)
         if state == self.stalled:
             # Gradio asks again every millisecond while a worker is free: with only capped addresses waiting,
             # nothing has changed since the last look, and 256 queued events need not be read again.

@@ -786,6 +786,12 @@ def test_the_queue_runs_at_most_two_events_of_one_address_and_takes_the_least_bu
     assert queue.get_events() is None  # the flood's others wait, though workers are free
     visitor = event("198.51.100.9")
     assert queue.get_events()[0] == [visitor]
+    assert queue.get_events() is None
+    # A flood event that leaves the queue (its client went away) as another visitor's arrives: as many wait
+    # as before, and the visitor's is still seen.
+    queue.event_queue_per_concurrency_id[visitor.concurrency_id].queue.remove(flood[-1])
+    other = event("198.51.100.10")
+    assert queue.get_events()[0] == [other]
     monkeypatch.setenv("DIGITREC_RATE_LIMITS", "off")
     assert queue.get_events()[0][0] is flood[WORKERS_PER_ADDRESS]  # a private server: no cap
 

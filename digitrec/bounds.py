@@ -135,7 +135,7 @@ class RequestLimits:
                 problem = 404, f"{path} runs only the page's own unqueued events: call /gradio_api/call/NAME"
             limited = os.environ.get(RATE_LIMITS_ENV) != "off"
             if limited and not problem and (path.startswith(EVENT_ROUTES) or CALL_ROUTE in path + "/"):
-                problem = self._rate_problem(scope, headers, fields or {})
+                problem = self._rate_problem(address, fields or {})
             if problem:
                 return await _refuse(send, *problem)
             await self.app(scope, _replay(body, receive), send)
@@ -163,9 +163,8 @@ class RequestLimits:
         )
         return fn is not None and not fn.queue
 
-    def _rate_problem(self, scope, headers: dict, fields: dict) -> tuple[int, str] | None:
-        """Too many events from one address, or from one session of it (see :mod:`digitrec.limits`)."""
-        address = client_address(headers, (scope.get("client") or ("", 0))[0])
+    def _rate_problem(self, address: str, fields: dict) -> tuple[int, str] | None:
+        """Too many events from ``address``, or from one session of it (see :mod:`digitrec.limits`)."""
         session = str(fields.get("session_hash") or "")
         if not self.per_session.allow(f"{address} {session}"):
             return 429, f"too many requests: at most {EVENTS_PER_SESSION:g} a second from one page; slow down"

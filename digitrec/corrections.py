@@ -147,8 +147,8 @@ class FeedbackStore:
         drawing.thumbnail((FEEDBACK_IMAGE_SIDE, FEEDBACK_IMAGE_SIDE))  # a drawing needs no 39 MP image
         buf = io.BytesIO()
         drawing.save(buf, format="PNG")
-        pixels = np.rint(result.input * 255).astype(np.uint8)
-        key = (origin, hashlib.sha256(pixels.tobytes()).hexdigest())
+        pixels = _as_pixels(result.input)
+        key = (origin, _pixels_sha256(pixels))
         now = datetime.now(UTC)
         name = f"{uuid.uuid4().hex}.png"
         row = {
@@ -343,7 +343,17 @@ def screen_corrections(rows: list[dict], probs: np.ndarray, per_origin: int, top
 
 
 def _drawing_key(row: dict) -> str:
-    return row.get("input_sha256") or hashlib.sha256(np.rint(row["x"] * 255).astype(np.uint8).tobytes()).hexdigest()
+    return row.get("input_sha256") or _pixels_sha256(_as_pixels(row["x"]))
+
+
+def _as_pixels(x: np.ndarray) -> np.ndarray:
+    """A 28x28 model input (0-1) as the 0-255 pixels a row stores in ``input``."""
+    return np.rint(x * 255).astype(np.uint8)
+
+
+def _pixels_sha256(pixels: np.ndarray) -> str:
+    """A row's ``input_sha256``: the same drawing from the same origin is one row."""
+    return hashlib.sha256(pixels.tobytes()).hexdigest()
 
 
 def split_corrections(rows: list[dict], holdout: float, salt: str = "") -> tuple[list[dict], list[dict]]:

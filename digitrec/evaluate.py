@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,21 +47,55 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return cm
 
 
-def evaluate(rec: Recognizer, limit: int = 0) -> dict:
-    """Every figure for ``rec`` (on the first ``limit`` test digits, if set); the calibration
-    figures only when ``rec`` has a calibration. Each set goes through the model once (MNIST test
-    once more, for its confidences before temperature scaling)."""
+@dataclass
+class Sets:
+    """Every evaluation set, built once (rendering them is most of an evaluation's time) and measured on
+    both backends: the MNIST test digits and labels, and the normalized inputs made from them and from
+    the test writers' real pen drawings."""
+
+    x_test: np.ndarray
+    y_test: np.ndarray
+    inputs: dict[str, np.ndarray]  # every set :func:`export_and_check` compares, by name
+    canvas_style: np.ndarray  # each canvas-set input's colour scheme (an index into STYLES)
+    styles: dict[str, tuple[np.ndarray, np.ndarray]]  # the style test set, by style
+    real_rows: list[dict]  # the test writers' digits, as data/unipen holds them
+    real_y: np.ndarray  # the labels of inputs["real_pen"]
+    non_digits: list[str]  # the names of the sets in inputs that hold no digit
+
+
+def build_sets(limit: int = 0) -> Sets:
+    """Render every evaluation set (on the first ``limit`` test digits, if set)."""
     _, (x_test, y_test) = load_mnist()
     if limit:
         x_test, y_test = x_test[:limit], y_test[:limit]
-    # MNIST digits are already normalized the MNIST way: only the intensity scale changes.
-    mnist = from_uint8(x_test)
-    judged = {"mnist_test": (*rec.verdicts(mnist), y_test)}
+    canvas, canvas_style = canvas_inputs(x_test)
+    styles = style_test_set(x_test, y_test)
+    real_rows = pen_rows("digits", "test")
+    real_x, real_y = real_pen_inputs(real_rows)
+    non_digits = {"real_letters": real_letter_inputs(), **non_digit_inputs()}
+    inputs = {
+        # MNIST digits are already normalized the MNIST way: only the intensity scale changes.
+        "mnist_test": from_uint8(x_test),
+        "canvas_set": canvas,
+        "photo_set": photo_inputs(x_test[:PHOTO_SET]),
+        "style_set": as_batch(styles)[0],
+        "real_pen": real_x,
+        **non_digits,
+    }
+    return Sets(x_test, y_test, inputs, canvas_style, styles, real_rows, real_y, list(non_digits))
+
+
+def evaluate(rec: Recognizer, limit: int = 0, sets: Sets | None = None) -> dict:
+    """Every figure for ``rec`` (on the first ``limit`` test digits, if set, or on ``sets`` already
+    built); the calibration figures only when ``rec`` has a calibration. Each set goes through the
+    model once (MNIST test once more, for its confidences before temperature scaling)."""
+    sets = sets or build_sets(limit)
+    x_test, y_test = sets.x_test, sets.y_test
+    start = time.time()
+    judged = {"mnist_test": (*rec.verdicts(sets.inputs["mnist_test"]), y_test)}
     pred = judged["mnist_test"][0].argmax(1)
     cm = confusion_matrix(y_test, pred)
-    start = time.time()
-    canvas, canvas_style = canvas_inputs(x_test)
-    judged["canvas_set"] = (*rec.verdicts(canvas), y_test)
+    judged["canvas_set"] = (*rec.verdicts(sets.inputs["canvas_set"]), y_test)
     canvas_correct = judged["canvas_set"][0].argmax(1) == y_test
     metrics = {
         "mnist_test_accuracy": float((pred == y_test).mean()),
@@ -68,38 +103,46 @@ def evaluate(rec: Recognizer, limit: int = 0) -> dict:
         "per_class_accuracy": {CLASS_NAMES[c]: float(cm[c, c] / cm[c].sum()) for c in range(NUM_CLASSES)},
         "confusion_matrix": cm.tolist(),
         "canvas_accuracy": float(canvas_correct.mean()),
-        "canvas_accuracy_by_style": {s: float(canvas_correct[canvas_style == i].mean()) for i, s in enumerate(STYLES)},
+        "canvas_accuracy_by_style": {
+            s: float(canvas_correct[sets.canvas_style == i].mean()) for i, s in enumerate(STYLES)
+        },
     }
     for name, scale, dark in (("tight_crops", 1, False), ("tight_crops_6x_dark_on_light", 6, True)):
         inputs, refused = tight_crop_inputs(x_test, scale, dark)
         metrics[name] = {"accuracy": float((rec.probabilities(inputs).argmax(1) == y_test).mean()), "refused": refused}
-    judged["photo_set"] = (*rec.verdicts(photo_inputs(x_test[:PHOTO_SET])), y_test[:PHOTO_SET])
+    judged["photo_set"] = (*rec.verdicts(sets.inputs["photo_set"]), y_test[:PHOTO_SET])
     metrics["photo_accuracy"] = float((judged["photo_set"][0].argmax(1) == y_test[:PHOTO_SET]).mean())
-    styles = style_test_set(x_test, y_test)
-    styled, styled_y = as_batch(styles)
-    judged["style_set"] = (*rec.verdicts(styled), styled_y)
+    styled_y = as_batch(sets.styles)[1]
+    judged["style_set"] = (*rec.verdicts(sets.inputs["style_set"]), styled_y)
     correct = judged["style_set"][0].argmax(1) == styled_y
-    ends = np.cumsum([len(y) for _, y in styles.values()])
+    ends = np.cumsum([len(y) for _, y in sets.styles.values()])
     metrics["style_accuracy"] = {
         name: float(correct[end - len(y) : end].mean())
-        for (name, (_, y)), end in zip(styles.items(), ends, strict=True)
+        for (name, (_, y)), end in zip(sets.styles.items(), ends, strict=True)
     }
-    metrics["real_pen"], judged["real_pen"] = real_pen_figures(rec)
+    metrics["real_pen"], judged["real_pen"] = real_pen_figures(
+        rec, (sets.real_rows, sets.inputs["real_pen"], sets.real_y)
+    )
     metrics.update(
         test_digits=len(y_test),
         parameters=int(rec.model.count_params() if rec.model is not None else rec.info.get("parameters", 0)),
         seconds=round(time.time() - start, 1),
     )
     if rec.calibration is not None:
-        metrics["calibration"] = _calibration_figures(rec, mnist, x_test, judged)
+        metrics["calibration"] = _calibration_figures(rec, sets, judged)
     return metrics
 
 
-def real_pen_figures(rec: Recognizer) -> tuple[dict, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def real_pen_figures(
+    rec: Recognizer, drawn: tuple[list[dict], np.ndarray, np.ndarray] | None = None
+) -> tuple[dict, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Accuracy on the real pen digits of the test writers (:mod:`digitrec.unipen`), overall and per
-    institution; and ``(probabilities, is_digit, labels)`` of every drawing."""
-    real = pen_rows("digits", "test")
-    real_x, real_y = real_pen_inputs(real)
+    institution; and ``(probabilities, is_digit, labels)`` of every drawing. ``drawn``: the rows, inputs
+    and labels :func:`build_sets` made, else they are drawn here."""
+    if drawn is None:
+        real = pen_rows("digits", "test")
+        drawn = (real, *real_pen_inputs(real))
+    real, real_x, real_y = drawn
     probs, is_digit = rec.verdicts(real_x)
     correct = probs.argmax(1) == real_y
     sources = np.array([row["source"] for row in real] * REAL_PEN_COPIES)
@@ -128,13 +171,13 @@ def real_letter_inputs() -> np.ndarray:
     return pen_inputs(pen_rows("characters", "test"), 1, REAL_PEN_SEED + 1)[0]
 
 
-def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
+def _calibration_figures(rec: Recognizer, sets: Sets, judged: dict) -> dict:
     """ECE and "not a digit" shares; ``judged`` holds each measured set's (probabilities, is_digit, labels)."""
     figures = {
         "temperature": round(rec.calibration.temperature, 4),
         "flag_rate": FLAG_RATE,  # the share of each kind of validation digit the threshold may flag
         "ece_mnist_test_before": expected_calibration_error(
-            softmax(rec.outputs(mnist).logits), judged["mnist_test"][2]
+            softmax(rec.outputs(sets.inputs["mnist_test"]).logits), judged["mnist_test"][2]
         ),
         **{f"ece_{name}": expected_calibration_error(probs, labels) for name, (probs, _, labels) in judged.items()},
         "flagged": {},
@@ -143,12 +186,11 @@ def _calibration_figures(rec, mnist, x_test, judged: dict) -> dict:
     is_digit = {
         "mnist_test": judged["mnist_test"][1],
         "canvas_set": judged["canvas_set"][1],
-        "canvas_set_pen": rec.verdicts(canvas_inputs(x_test[:PEN_SET], pen=True)[0])[1],
+        "canvas_set_pen": rec.verdicts(canvas_inputs(sets.x_test[:PEN_SET], pen=True)[0])[1],
         "style_set": judged["style_set"][1],
         "photo_set": judged["photo_set"][1],
         "real_pen": judged["real_pen"][1],
-        "real_letters": real_letters_flagged(rec),
-        **{name: rec.verdicts(inputs)[1] for name, inputs in non_digit_inputs().items()},
+        **{name: rec.verdicts(sets.inputs[name])[1] for name in sets.non_digits},
     }
     for name, ok in is_digit.items():
         figures["flagged"][name] = float((~ok).mean())
@@ -165,8 +207,9 @@ def evaluate_and_report(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
         rec.calibration = fit_for(rec)
         rec.calibration.save(folder)
         print(f"calibration: temperature {rec.calibration.temperature:.3f}, written to {folder / 'calibration.npz'}")
-    metrics = evaluate(rec, limit)
-    metrics["litert"] = export_and_check(folder, limit)
+    sets = build_sets(limit)
+    metrics = evaluate(rec, sets=sets)
+    metrics["litert"] = export_and_check(folder, sets=sets)
     print_metrics(metrics)
     write_metrics(folder, metrics)
     plots.confusion_matrix_png(np.array(metrics["confusion_matrix"]), folder / "confusion_matrix.png")
@@ -178,9 +221,9 @@ def evaluate_and_report(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
     return metrics
 
 
-def export_and_check(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
+def export_and_check(folder: str | Path = WEIGHTS, limit: int = 0, sets: Sets | None = None) -> dict:
     """Export ``model.tflite`` from the weights in ``folder``, then check that LiteRT answers as Keras
-    does on every evaluation set (on the first ``limit`` test digits, if set): the largest logit
+    does on every evaluation set (on the first ``limit`` test digits, if set, or ``sets``): the largest logit
     difference, and whether every digit and every "not a digit" verdict is the same. Returns the
     record ``metrics.json`` keeps under ``"litert"``."""
     folder = Path(folder)
@@ -188,7 +231,7 @@ def export_and_check(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
     record = export(keras_rec.model, folder, check=from_uint8(load_mnist()[1][0][:256]))
     lite_rec = Recognizer.load(folder, backend="litert")
     record["sets"] = {}
-    for name, inputs in checked_sets(limit).items():
+    for name, inputs in (sets or build_sets(limit)).inputs.items():
         k_out, l_out = keras_rec.outputs(inputs), lite_rec.outputs(inputs)
         (k_taps, k_logits, _), (l_taps, l_logits, _) = k_out, l_out
         (k_probs, k_ok), (l_probs, l_ok) = keras_rec.verdicts_of(k_out), lite_rec.verdicts_of(l_out)
@@ -209,22 +252,6 @@ def export_and_check(folder: str | Path = WEIGHTS, limit: int = 0) -> dict:
         f"{'the same' if record['same_answers'] else 'DIFFERENT'} answers"
     )
     return record
-
-
-def checked_sets(limit: int = 0) -> dict[str, np.ndarray]:
-    """The normalized inputs of every evaluation set, for :func:`export_and_check`."""
-    _, (x_test, y_test) = load_mnist()
-    if limit:
-        x_test, y_test = x_test[:limit], y_test[:limit]
-    return {
-        "mnist_test": from_uint8(x_test),
-        "canvas_set": canvas_inputs(x_test)[0],
-        "photo_set": photo_inputs(x_test[:PHOTO_SET]),
-        "style_set": as_batch(style_test_set(x_test, y_test))[0],
-        "real_pen": real_pen_inputs()[0],
-        "real_letters": real_letter_inputs(),
-        **non_digit_inputs(),
-    }
 
 
 def print_metrics(metrics: dict) -> None:

@@ -56,6 +56,8 @@ FIT_PHOTOS = 2_000  # digits photographed on paper, for the detector
 # once, among the non-digits. The validation writers' digits do not set the threshold: as a kind of their
 # own they raised it until almost no letter was flagged (benchmarks/README.md, "Real pen handwriting").
 FIT_REAL_PEN, FIT_REAL_LETTERS = 2, 1
+# The share of those letters and symbols the detector learns from (benchmarks.detector_variants).
+REAL_LETTERS_SHARE = 1.0
 FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
 # Non-digits the detector learns from: renderings per letter in a font, per shape, per letter
 # written by hand in pen (the most like a drawn digit, so more of them), and digit pairs.
@@ -158,6 +160,22 @@ def fit(
 
 def fit_for(rec: Recognizer) -> Calibration:
     """Fit the calibration of ``rec``'s model on MNIST's training split (the split its training used)."""
+    train, val, val_novelty, others = fit_sets(rec)
+    return fit(rec.outputs, train, val, val_novelty, np.concatenate(list(others.values())))
+
+
+def subsample(x: np.ndarray, share: float, seed: int = FIT_SEED) -> np.ndarray:
+    """``share`` of ``x``, drawn at random by ``seed``, in their order (all of ``x`` for 1)."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    return x[np.sort(order[: round(share * len(x))])]
+
+
+def fit_sets(
+    rec: Recognizer, letters_share: float = REAL_LETTERS_SHARE
+) -> tuple[tuple, tuple, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """What :func:`fit` takes for ``rec``'s model: its training digits and labels, validation digits and
+    labels, validation digits by kind, and the non-digits by kind (``letters_share`` of the training
+    writers' letters and symbols)."""
     saved = rec.info.get("config", {})
     cfg = TrainConfig(seed=saved.get("seed", TrainConfig.seed), val_size=saved.get("val_size", TrainConfig.val_size))
     (x, y), _ = load_mnist()
@@ -202,7 +220,8 @@ def fit_for(rec: Recognizer) -> Calibration:
     others = non_digit_inputs(
         FIT_SEED, per_letter=FIT_LETTERS, per_shape=FIT_SHAPES, fashion=False, per_hand_letter=FIT_HAND_LETTERS
     )
-    others["real_letters"] = pen_inputs(pen_rows("characters", "train"), FIT_REAL_LETTERS, FIT_SEED + 11)[0]
+    letters = pen_inputs(pen_rows("characters", "train"), FIT_REAL_LETTERS, FIT_SEED + 11)[0]
+    others["real_letters"] = subsample(letters, letters_share)
     others["objects"] = normalized(render_shape(kind, rng) for kind in OBJECT_SHAPES for _ in range(FIT_OBJECTS))
     if saved.get("extra_data"):  # visitors' "not a digit" corrections (those training did not hold out)
         rows = load_corrections(saved["extra_data"])[0]
@@ -212,13 +231,9 @@ def fit_for(rec: Recognizer) -> Calibration:
         rejected = [r["x"] for r in fitted if r["label"] == NOT_A_DIGIT]
         if rejected:
             others["corrections"] = np.stack(rejected)
-    return fit(
-        rec.outputs,
-        (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], drawn_y])),
-        (val_plain, y_val),
-        val_novelty,
-        np.concatenate([*others.values(), normalized(pairs)]),
-    )
+    others["pairs"] = normalized(pairs)
+    train = (np.concatenate([plain, drawn]), np.concatenate([y_train[:TRAIN_PLAIN], drawn_y]))
+    return train, (val_plain, y_val), val_novelty, others
 
 
 def main(argv: list[str] | None = None) -> None:

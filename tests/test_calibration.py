@@ -20,7 +20,7 @@ from digitrec.calibration import (
 )
 from digitrec.constants import IMAGE_SIZE
 from digitrec.errors import EmptyImageError
-from digitrec.fitting import _average_heads, _train_head
+from digitrec.fitting import _average_heads, _train_head, subsample
 from digitrec.inference import Recognizer
 from digitrec.nondigits import DIGIT_LIKE_LETTERS, SHAPES, render_letters, render_shape
 from digitrec.preprocess import from_uint8, normalize
@@ -226,3 +226,12 @@ def test_the_threshold_flags_at_most_the_flag_rate_of_each_kind_of_digit():
         assert (~calibration.is_digit(taps, softmax(own))).mean() <= FLAG_RATE, name
     taps, _, own = run(others)
     assert (~calibration.is_digit(taps, softmax(own))).mean() >= 0.5
+
+
+def test_a_share_of_the_real_letters_is_the_same_draw_in_its_order():
+    letters = np.arange(1_000) * 3
+    half = subsample(letters, 0.5)
+    assert len(half) == 500 and np.all(np.diff(half) > 0) and np.isin(half, letters).all()
+    assert np.array_equal(subsample(letters, 0.5), half)  # the benchmark and the fit keep the same ones
+    assert not np.array_equal(half, letters[:500])  # drawn from the whole, not the first writers
+    assert np.array_equal(subsample(letters, 1.0), letters)

@@ -56,8 +56,10 @@ FIT_PHOTOS = 2_000  # digits photographed on paper, for the detector
 # once, among the non-digits. The validation writers' digits do not set the threshold: as a kind of their
 # own they raised it until almost no letter was flagged (benchmarks/README.md, "Real pen handwriting").
 FIT_REAL_PEN, FIT_REAL_LETTERS = 2, 1
-# The share of those letters and symbols the detector learns from (benchmarks.detector_variants).
-REAL_LETTERS_SHARE = 1.0
+# The share of those letters and symbols the detector learns from: all 18,570 were 54% of its non-digits,
+# and Fashion-MNIST passed more often (benchmarks/README.md, "Real pen handwriting"); half of them are 37%
+# (benchmarks.detector_variants measures the shares).
+REAL_LETTERS_SHARE = 0.5
 FIT_SEED = 7  # canvases drawn for fitting differ from the evaluation's canvas set
 # Non-digits the detector learns from: renderings per letter in a font, per shape, per letter
 # written by hand in pen (the most like a drawn digit, so more of them), and digit pairs.

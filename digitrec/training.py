@@ -33,7 +33,7 @@ class TrainConfig:
     arch: str = "resnet"  # the product model; "cnn2" and "mlp" are the seed baselines
     width: int = 32  # base channel count: 474k parameters, under the 500k budget
     dropout: float = 0.3  # before the classifier; the conv stack is regularized by BN + augmentation
-    epochs: int = 12  # with the real pen digits, 757 steps an epoch: fits the 90-minute budget on 2 CPU cores (weights/training.json)
+    epochs: int = 12  # 757 steps each with the real pen digits; fits 90 min on 2 CPU cores (weights/training.json)
     batch_size: int = 128  # large enough for stable BN statistics, small enough for many updates
     optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch

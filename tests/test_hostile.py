@@ -175,7 +175,8 @@ def _broken_folder(tmp_path, name: str, content: bytes | str) -> Path:
     folder = tmp_path / "model"
     folder.mkdir()
     for f in WEIGHTS.iterdir():
-        (folder / f.name).write_bytes(f.read_bytes())
+        if f.is_file():  # the files a model folder holds; TensorFlow's export may leave an empty folder
+            (folder / f.name).write_bytes(f.read_bytes())
     (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     return folder
 

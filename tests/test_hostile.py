@@ -175,7 +175,7 @@ def _broken_folder(tmp_path, name: str, content: bytes | str) -> Path:
     folder = tmp_path / "model"
     folder.mkdir()
     for f in WEIGHTS.iterdir():
-        if f.is_file():  # the files a model folder holds; TensorFlow's export may leave an empty folder
+        if f.is_file():  # the files a model folder holds, not an empty folder a run may leave
             (folder / f.name).write_bytes(f.read_bytes())
     (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
     return folder

@@ -58,6 +58,7 @@ class Sets:
     inputs: dict[str, np.ndarray]  # every set :func:`export_and_check` compares, by name
     canvas_style: np.ndarray  # each canvas-set input's colour scheme (an index into STYLES)
     styles: dict[str, tuple[np.ndarray, np.ndarray]]  # the style test set, by style
+    styled_y: np.ndarray  # the labels of inputs["style_set"]
     real_rows: list[dict]  # the test writers' digits, as data/unipen holds them
     real_y: np.ndarray  # the labels of inputs["real_pen"]
     non_digits: list[str]  # the names of the sets in inputs that hold no digit
@@ -70,6 +71,7 @@ def build_sets(limit: int = 0) -> Sets:
         x_test, y_test = x_test[:limit], y_test[:limit]
     canvas, canvas_style = canvas_inputs(x_test)
     styles = style_test_set(x_test, y_test)
+    styled, styled_y = as_batch(styles)
     real_rows = pen_rows("digits", "test")
     real_x, real_y = real_pen_inputs(real_rows)
     non_digits = {"real_letters": real_letter_inputs(), **non_digit_inputs()}
@@ -78,11 +80,11 @@ def build_sets(limit: int = 0) -> Sets:
         "mnist_test": from_uint8(x_test),
         "canvas_set": canvas,
         "photo_set": photo_inputs(x_test[:PHOTO_SET]),
-        "style_set": as_batch(styles)[0],
+        "style_set": styled,
         "real_pen": real_x,
         **non_digits,
     }
-    return Sets(x_test, y_test, inputs, canvas_style, styles, real_rows, real_y, list(non_digits))
+    return Sets(x_test, y_test, inputs, canvas_style, styles, styled_y, real_rows, real_y, list(non_digits))
 
 
 def evaluate(rec: Recognizer, limit: int = 0, sets: Sets | None = None) -> dict:
@@ -112,9 +114,8 @@ def evaluate(rec: Recognizer, limit: int = 0, sets: Sets | None = None) -> dict:
         metrics[name] = {"accuracy": float((rec.probabilities(inputs).argmax(1) == y_test).mean()), "refused": refused}
     judged["photo_set"] = (*rec.verdicts(sets.inputs["photo_set"]), y_test[:PHOTO_SET])
     metrics["photo_accuracy"] = float((judged["photo_set"][0].argmax(1) == y_test[:PHOTO_SET]).mean())
-    styled_y = as_batch(sets.styles)[1]
-    judged["style_set"] = (*rec.verdicts(sets.inputs["style_set"]), styled_y)
-    correct = judged["style_set"][0].argmax(1) == styled_y
+    judged["style_set"] = (*rec.verdicts(sets.inputs["style_set"]), sets.styled_y)
+    correct = judged["style_set"][0].argmax(1) == sets.styled_y
     ends = np.cumsum([len(y) for _, y in sets.styles.values()])
     metrics["style_accuracy"] = {
         name: float(correct[end - len(y) : end].mean())

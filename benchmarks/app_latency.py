@@ -15,7 +15,8 @@
    they take little of the 2 cores they share with the server: 32 ``gradio_client``
    instances in one Python process measure that process's GIL, not the server, and
    ``httpx`` took 0.4 cores. The same load on ``/noop`` gives
-   Gradio's own ceiling in the same run, as a baseline for the 32-client figure. A last
+   Gradio's own ceiling in the same run, as a baseline for the 32-client figure; its runs
+   alternate with ``/predict``'s. A last
    run at 32 clients sends no session, so every request makes a new one, as a bare curl
    call does.
 4. Resident memory of the server process under that load, and the CPU the load clients
@@ -176,33 +177,30 @@ def main() -> None:
 
     peak_rss = results["rss_after_sequential_mb"] = round(rss_mb(proc.pid), 1)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
+    # /predict and /noop at 32 clients take turns, run by run: this machine's speed drifts by 10-20% within
+    # minutes, and the ratio between them should not depend on which ran first.
     runs = [
-        (1, True, "predict"),
-        (8, True, "predict"),
-        (32, True, "predict"),
-        (32, True, "noop"),
+        *[(1, True, "predict")] * args.repeats,
+        *[(8, True, "predict")] * args.repeats,
+        *[(32, True, "predict"), (32, True, "noop")] * args.repeats,
         (32, False, "predict"),
     ]
     for clients, sessions, api in runs:
-        rates, total, errors = [], 0, 0
-        for _ in range(args.repeats if sessions else 1):
-            rate, n, failed, rss = asyncio.run(
-                throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions, api)
-            )
-            rates.append(rate)
-            total, errors, peak_rss = total + n, errors + failed, max(peak_rss, rss)
+        rate, n, failed, rss = asyncio.run(
+            throughput(url, tmp / "digit.png", clients, proc.pid, args.load, sessions, api)
+        )
+        peak_rss = max(peak_rss, rss)
         key = (
             f"throughput_{clients}_clients"
             + ("" if api == "predict" else f"_{api}")
             + ("" if sessions else "_new_session_per_request")
         )
-        results[key] = {
-            "predictions_per_s": float(np.median(rates)),
-            "runs": rates,
-            "requests": total,
-            "errors": errors,
-            "rss_after_mb": round(rss_mb(proc.pid), 1),
-        }
+        entry = results.setdefault(key, {"runs": [], "requests": 0, "errors": 0})
+        entry["runs"].append(rate)
+        entry["requests"] += n
+        entry["errors"] += failed
+        entry["predictions_per_s"] = float(np.median(entry["runs"]))
+        entry["rss_after_mb"] = round(rss_mb(proc.pid), 1)
     results["throughput_32_clients_vs_noop"] = round(
         results["throughput_32_clients"]["predictions_per_s"]
         / results["throughput_32_clients_noop"]["predictions_per_s"],

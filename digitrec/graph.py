@@ -127,13 +127,15 @@ class KerasNetwork:
         return inside_outputs({k: v.numpy() for k, v in self._inside(tf.constant(x)).items()})
 
 
-def export(model, folder: str | Path, check: np.ndarray | None = None) -> dict:
+def export(model, folder: str | Path, check: np.ndarray | None = None, shifts=SHIFTS) -> dict:
     """Write ``model.tflite`` beside the weights in ``folder`` and check it runs as Keras does.
 
     Args:
         model: the Keras model whose weights are in ``folder``.
         check: normalized ``(n, 28, 28)`` inputs both must agree on (a few hundred is plenty;
             :mod:`digitrec.evaluate` checks every evaluation set).
+        shifts: the views it reads each input in; other than the default only to measure what
+            the views cost (``benchmarks/serving_stages.py``): the app loads such a file as it is.
 
     Returns:
         ``{"file", "bytes", "weights_sha256", "max_logit_difference", "same_answers", "checked"}``:
@@ -148,7 +150,7 @@ def export(model, folder: str | Path, check: np.ndarray | None = None) -> dict:
     folder = Path(folder)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    recognize = recognize_fn(model)
+    recognize = recognize_fn(model, shifts)
     outputs = [OUTPUT.format(i) for i in range(len(feature_model(model).outputs) + 2)]
 
     def named(image):  # the argument names the signature's input: lite.IMAGE
@@ -164,7 +166,7 @@ def export(model, folder: str | Path, check: np.ndarray | None = None) -> dict:
     path.write_bytes(data)
     record = {"file": LITE_FILE, "bytes": len(data), "weights_sha256": weights_sha256(folder)}
     if check is not None:
-        record.update(compare(KerasNetwork(model), LiteNetwork(path), check))
+        record.update(compare(KerasNetwork(model, shifts), LiteNetwork(path), check))
         if record["max_logit_difference"] > EXPORT_TOLERANCE or not record["same_answers"]:
             path.unlink()
             raise RuntimeError(f"the LiteRT export does not answer as Keras does: {record}")

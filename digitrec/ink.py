@@ -10,6 +10,7 @@ then boxes the ink as MNIST did, and :mod:`digitrec.segment` splits a number's i
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -340,11 +341,19 @@ def _transparent_ink(img: Image.Image, box: tuple[int, int, int, int]):
     w, h = img.size
     if box[0] > 0 and box[1] > 0 and box[2] < w and box[3] < h:
         # Nothing drawn reaches the border, which is all paper: skip 12 image operations.
-        border = np.full(2 * (w + h), paper, np.uint8)
+        levels = _flat_paper_levels(paper)
     else:
         border = np.concatenate([np.asarray(flatten(img.crop(edge))).ravel() for edge in _edges(img.size)])
-    ink = Image.composite(gray, Image.new("L", crop.size, paper), crop_alpha).point(_ink_levels(border)[0])
+        levels = _ink_levels(border)[0]
+    ink = Image.composite(gray, Image.new("L", crop.size, paper), crop_alpha).point(levels)
     return ink, box[:2], img.size
+
+
+@functools.cache
+def _flat_paper_levels(paper: int) -> tuple[int, ...]:
+    """:func:`_ink_levels`'s table for a border that is all paper of one grey, the same for every such canvas
+    (most drawings): worked out once, not in each request's share of the GIL (``benchmarks.serving_stages``)."""
+    return tuple(_ink_levels(np.full(4, paper, np.uint8))[0])
 
 
 def _edges(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:

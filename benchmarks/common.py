@@ -82,6 +82,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process and all its threads have used so far (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def weights_digest() -> str:
     """The shipped weights' SHA-256, shortened: which network a result was measured on."""
     return hashlib.sha256((ROOT / "weights" / "model.weights.h5").read_bytes()).hexdigest()[:16]

@@ -14,6 +14,7 @@ import numpy as np
 from digitrec.preprocess import from_uint8
 from digitrec.styles import as_batch, style_inputs
 from digitrec.unipen import inputs as pen_inputs
+from digitrec.unipen import marked as pen_marked
 from digitrec.unipen import rows as pen_rows
 
 if TYPE_CHECKING:  # the settings' type; training is the layer above, and imports this module
@@ -98,12 +99,15 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
     return inputs, labels
 
 
-REAL_PEN_SEEDS = {"train": 300, "val": 400}  # offsets to the config's seed for drawing each split's real digits
+# Offsets to the config's seed for drawing each split's real digits, and the training writers' marked ones.
+REAL_PEN_SEEDS = {"train": 300, "val": 400, "marks": 500}
 
 
 def real_pen_mix(split: str, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
     """The real pen digits of ``split``'s writers (:mod:`digitrec.unipen`), each drawn ``cfg.real_pen`` times
-    as a client sends it and normalized; ``None`` when the config asks for none. A smoke run (``cfg.limit``)
+    as a client sends it and normalized; ``None`` when the config asks for none. For the training writers,
+    their plain ones and one-stroke sevens are also drawn ``cfg.real_pen_marks`` times with a flag or a bar
+    (:func:`digitrec.unipen.marked`); validation reads real digits only. A smoke run (``cfg.limit``)
     takes as many digits as it takes MNIST digits."""
     if not cfg.real_pen:
         return None
@@ -112,6 +116,16 @@ def real_pen_mix(split: str, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] 
         samples = samples[: cfg.limit if split == "train" else max(cfg.limit // 10, 1)]
     inputs, labels = pen_inputs(samples, cfg.real_pen, cfg.seed + REAL_PEN_SEEDS[split])
     print(f"real pen digits ({split} writers): {len(inputs)} drawings of {len(samples)} digits")
+    if split == "train" and cfg.real_pen_marks:
+        rng = np.random.default_rng(cfg.seed + REAL_PEN_SEEDS["marks"])
+        marks = [
+            {**row, "strokes": strokes}
+            for row in samples
+            if (strokes := pen_marked(row["strokes"], row["label"], rng)) is not None
+        ]
+        extra = pen_inputs(marks, cfg.real_pen_marks, cfg.seed + REAL_PEN_SEEDS["marks"])
+        print(f"real pen digits with a flag or bar: {len(extra[0])} drawings of {len(marks)} ones and sevens")
+        inputs, labels = np.concatenate([inputs, extra[0]]), np.concatenate([labels, extra[1]])
     return inputs, labels
 
 

@@ -46,6 +46,13 @@ HEIGHT = (0.35, 0.85)  # a drawing's longer side, as a share of the canvas
 PEN = (0.02, 0.12)  # other clients' pen widths, as a share of the drawing's longer side
 TURN, SHEAR = 8.0, 0.2  # degrees either way; horizontal shift per unit of height either way
 UPRIGHT = 0.75  # an unposed drawing's longer side, as a share of the canvas
+# Marks that many hands add and few training writers' digits carry (:func:`marked`): ones with a long
+# flag were the commonest misreading of real hands (read as 7), and crossed sevens were flagged.
+# A one's flag: its run left from the top, a share of the one's height, and its drop per unit of run (steeper
+# than a seven's top bar: a flat flag is one).
+FLAG_RUN, FLAG_SLOPE = (0.2, 0.45), (0.7, 1.5)
+BAR_Y, BAR_HALF = (0.45, 0.6), (0.2, 0.4)  # a seven's bar: height from the top, half-length (shares of its size)
+PLAIN_ONE = 0.3  # a one this much wider than tall already has a flag or a foot
 
 
 @cache
@@ -132,6 +139,36 @@ def draw(
     offset = width / 2 + room * (rng.uniform(0, 1, 2) if pose else 0.5)
     mask = pen_mask((side, side), [(p - low) * scale + offset for p in moved], width)
     return paint(mask, "black_on_white" if app else STYLES[int(rng.integers(len(STYLES)))])
+
+
+def marked(strokes: list, label: str, rng: np.random.Generator) -> list | None:
+    """``strokes`` of a plain one with a long flag added at its top, or of a seven in one stroke with a bar
+    across its stem; ``None`` for any other digit, or one that may carry such a mark already."""
+    pts = np.concatenate([np.asarray(s, np.float64).reshape(-1, 2) for s in strokes])
+    low, high = pts.min(0), pts.max(0)
+    width, height = high - low
+    if height <= 0:
+        return None
+    if label == "1" and width <= PLAIN_ONE * height:
+        top = pts[pts[:, 1].argmin()]
+        run = rng.uniform(*FLAG_RUN)
+        start = top + height * np.array([-run, run * rng.uniform(*FLAG_SLOPE)])
+        return [[start.tolist(), top.tolist()], *strokes]
+    if label == "7" and len(strokes) == 1:
+        y = low[1] + height * rng.uniform(*BAR_Y)
+        line = np.asarray(strokes[0], np.float64).reshape(-1, 2)
+        a, b = line[:-1], line[1:]
+        crossing = (a[:, 1] - y) * (b[:, 1] - y) <= 0
+        if not crossing.any():
+            return None
+        a, b = a[crossing], b[crossing]
+        t = (y - a[:, 1]) / np.where(b[:, 1] == a[:, 1], 1, b[:, 1] - a[:, 1])
+        x = float(np.mean(a[:, 0] + t * (b[:, 0] - a[:, 0])))
+        span = max(width, 0.4 * height)
+        tilt = height * rng.uniform(-0.04, 0.04)
+        bar = [[x - span * rng.uniform(*BAR_HALF), y], [x + span * rng.uniform(*BAR_HALF), y + tilt]]
+        return [*strokes, bar]
+    return None
 
 
 def unit_strokes(strokes: list) -> list[np.ndarray]:

@@ -136,7 +136,9 @@ def test_training_and_validation_hold_real_pen_digits_of_their_own_writers(mnist
     from digitrec import unipen
 
     x, y = mnist_sample
-    cfg = TrainConfig(limit=160, val_size=40, per_style=0, per_mark=0, more_of="", pen_redraws=0, real_pen=2)
+    cfg = TrainConfig(
+        limit=160, val_size=40, per_style=0, per_mark=0, more_of="", pen_redraws=0, real_pen=2, real_pen_marks=0
+    )
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     train_ds, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
     val_labels = np.concatenate([b[1].numpy() for b in val_ds])
@@ -146,6 +148,17 @@ def test_training_and_validation_hold_real_pen_digits_of_their_own_writers(mnist
     np.testing.assert_array_equal(val_labels[len(x_val) :], expected)
     train_count = sum(len(b[1]) for b in train_ds)
     assert train_count == len(train_split[0]) + 2 * cfg.limit
+
+
+def test_only_training_writers_ones_and_sevens_are_also_drawn_with_a_flag_or_bar():
+    from digitrec.mixing import real_pen_mix
+
+    cfg = TrainConfig(limit=400, real_pen=2, real_pen_marks=3)
+    _, labels = real_pen_mix("train", cfg)
+    marked = labels[2 * cfg.limit :]
+    assert len(marked) >= 3 * 20 and set(marked) == {1, 7}  # every marked one and seven, three times over
+    _, val_labels = real_pen_mix("val", cfg)
+    assert len(val_labels) == 2 * (cfg.limit // 10)  # validation reads the writers' own digits only
 
 
 def test_a_fine_tune_that_forgets_is_blended_back_toward_its_start(mnist_sample):

@@ -73,6 +73,28 @@ def test_every_kind_of_client_drawing_normalizes_to_the_same_digit_box():
         assert max(np.ptp(rows), np.ptp(cols)) in range(17, 22)  # MNIST's 20 px box, give or take a blurred edge
 
 
+def _ink_columns(strokes, rows: slice) -> np.ndarray:
+    """The columns inked in ``rows`` of an upright drawing of ``strokes`` on the app's canvas."""
+    grey = np.asarray(unipen.draw(strokes, np.random.default_rng(0), app=True, pose=False).convert("L"))
+    return np.flatnonzero((grey[rows] < 128).any(0))
+
+
+def test_a_plain_one_gets_a_flag_down_to_the_left_of_its_top_and_a_seven_a_bar_across_its_stem():
+    rng = np.random.default_rng(0)
+    train = unipen.rows("digits", "train")
+    one = next(r for r in train if r["label"] == "1" and unipen.marked(r["strokes"], "1", rng) is not None)
+    seven = next(r for r in train if r["label"] == "7" and unipen.marked(r["strokes"], "7", rng) is not None)
+    flagged, barred = unipen.marked(one["strokes"], "1", rng), unipen.marked(seven["strokes"], "7", rng)
+    assert flagged[1:] == one["strokes"] and barred[:-1] == seven["strokes"]  # the writer's own strokes, kept
+    top = slice(SKETCH_CANVAS // 8, SKETCH_CANVAS // 3)  # below the top of the drawing, above its middle
+    assert _ink_columns(flagged, top).min() < _ink_columns(one["strokes"], top).min() - 20  # the flag reaches left
+    middle = slice(SKETCH_CANVAS // 2 - 10, SKETCH_CANVAS // 2 + 10)
+    assert np.ptp(_ink_columns(barred, middle)) > np.ptp(_ink_columns(seven["strokes"], middle)) + 20  # a bar
+    # Neither mark goes on other digits, nor on a one or seven that may carry one already.
+    assert unipen.marked(flagged, "1", rng) is None and unipen.marked(barred, "7", rng) is None
+    assert all(unipen.marked(r["strokes"], r["label"], rng) is None for r in train if r["label"] not in "17")
+
+
 def _benchmark(name: str) -> dict:
     return json.loads((Path(__file__).parent.parent / "benchmarks" / "results" / f"{name}.json").read_text())
 

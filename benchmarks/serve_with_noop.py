@@ -19,6 +19,7 @@ import gradio as gr
 import numpy as np
 
 from app import LIGHT, build_app, serve
+from benchmarks.common import timed
 from digitrec.constants import CLASS_NAMES, IMAGE_SIZE
 from digitrec.inference import Recognizer
 from digitrec.payloads import raw_sketchpad
@@ -33,12 +34,7 @@ PASSES_TIMED = 200  # forward passes timed at start for /normalize_wait's sleep
 def forward_seconds(rec: Recognizer) -> float:
     """The median wall time of ``rec``'s forward pass on one input, here and now."""
     x = np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32)
-    times = []
-    for _ in range(PASSES_TIMED):
-        start = time.perf_counter()
-        rec.outputs(x)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(timed(lambda: rec.outputs(x), PASSES_TIMED))) / 1000
 
 
 def noop(value):

@@ -33,7 +33,7 @@ class TrainConfig:
     arch: str = "resnet"  # the product model; "cnn2" and "mlp" are the seed baselines
     width: int = 32  # base channel count: 474k parameters, under the 500k budget
     dropout: float = 0.3  # before the classifier; the conv stack is regularized by BN + augmentation
-    epochs: int = 12  # 757 steps each with the real pen digits; fits 90 min on 2 CPU cores (weights/training.json)
+    epochs: int = 12  # 768 steps each with the real pen digits; fits 90 min on 2 CPU cores (weights/training.json)
     batch_size: int = 128  # large enough for stable BN statistics, small enough for many updates
     optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch
@@ -55,7 +55,7 @@ class TrainConfig:
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     more_of: str = "flag_one=1000"  # extra renderings of templates, "name=count,...": long-flag ones were read as 7
     real_pen: int = 4  # drawings of each training writer's real digit (data/unipen): 5,400 digits, 22% of an epoch
-    real_pen_marks: int = 0  # drawings of each training writer's plain one with a flag, one-stroke seven with a bar
+    real_pen_marks: int = 2  # drawings of each training writer's plain one with a flag, one-stroke seven with a bar
     val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings
     extra_data: str = ""  # visitors' corrections to mix in: a folder, or hf://datasets/USER/DATASET[@REV]
     extra_share: float = 0.03  # share of each epoch the corrections make up (repeated to reach it): a few hundred count

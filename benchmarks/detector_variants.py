@@ -1,13 +1,13 @@
-"""How many real letters and symbols should the "not a digit" detector learn from?
+"""Which data should the "not a digit" detector learn from?
 
     python -m benchmarks.detector_variants [FOLDER]
 
 Fits the calibration of the network in FOLDER (default ``weights/``) as :func:`digitrec.fitting.fit_for`
-does, once for each share of the training writers' letters and symbols in :data:`SHARES` (the rest of
-its data the same), and measures how often each calls "not a digit": the validation writers' real
-digits (drawn three times each) and their letters and symbols, and the evaluation's non-digits
-(Fashion-MNIST, letters in a font, shapes, letters written by hand). The test writers are not read:
-this picks a setting, and they are only ever measured. Writes ``benchmarks/results/detector_variants.json``.
+does, once for each variant in :data:`VARIANTS` (the rest of its data the same), and measures how often
+each calls "not a digit": the validation writers' real digits (drawn three times each) and their letters
+and symbols, and the evaluation's non-digits (Fashion-MNIST, letters in a font, shapes, letters written by
+hand). The test writers are not read: this picks a setting, and they are only ever measured. Writes
+``benchmarks/results/detector_variants.json``.
 """
 
 from __future__ import annotations
@@ -18,20 +18,30 @@ import hashlib
 import numpy as np
 
 from benchmarks.common import write_results
-from digitrec.evalsets import non_digit_inputs
-from digitrec.fitting import fit, fit_sets, subsample
+from digitrec.evalsets import non_digit_inputs, normalized
+from digitrec.fitting import FIT_SEED, OBJECT_SHAPES, REAL_LETTERS_SHARE, fit, fit_sets, subsample
 from digitrec.inference import Recognizer
+from digitrec.nondigits import render_shape
 from digitrec.unipen import inputs as pen_inputs
 from digitrec.unipen import rows as pen_rows
 from digitrec.weights import WEIGHTS
 
-SHARES = (1.0, 0.5, 0.25)  # of the training writers' letters and symbols among the detector's non-digits
-SEED = 99  # the validation writers' drawings: neither fitting's seeds nor the evaluation's
+# Each variant changes what digitrec.fitting feeds the detector:
+#   letters_share: share of the training writers' letters and symbols among its non-digits;
+#   more_real_pen: drawings of each training writer's digit added to its digits (fitting draws FIT_REAL_PEN);
+#   more_objects: photographed objects of each kind added to its non-digits (fitting draws FIT_OBJECTS).
+VARIANTS = {
+    "as fitted": {},
+    "more real pen": {"more_real_pen": 2},
+    "more objects": {"more_objects": 1_500},
+    "more real pen and objects": {"more_real_pen": 2, "more_objects": 1_500},
+}
+SEED = 99  # the validation writers' drawings and the added data: neither fitting's seeds nor the evaluation's
 
 
 def remembered(run):
-    """``run`` that reads each batch once: every share's fit sends the same digits through the network,
-    and only the non-digits change."""
+    """``run`` that reads each batch once: every variant's fit sends the same validation digits through the
+    network, and only the data the variant changes is new."""
     seen = {}
 
     def run_once(inputs: np.ndarray):
@@ -41,6 +51,21 @@ def remembered(run):
         return seen[key]
 
     return run_once
+
+
+def variant_data(train, others, letters, variant: dict):
+    """The detector's digits (with labels) and non-digits for one variant of :data:`VARIANTS`."""
+    digits, labels = train
+    more_pen = variant.get("more_real_pen", 0)
+    if more_pen:
+        extra, extra_y = pen_inputs(pen_rows("digits", "train"), more_pen, SEED + 2)
+        digits, labels = np.concatenate([digits, extra]), np.concatenate([labels, extra_y])
+    kept = {**others, "real_letters": subsample(letters, variant.get("letters_share", REAL_LETTERS_SHARE))}
+    more_objects = variant.get("more_objects", 0)
+    if more_objects:
+        rng = np.random.default_rng(SEED + 3)
+        kept["more_objects"] = normalized(render_shape(k, rng) for k in OBJECT_SHAPES for _ in range(more_objects))
+    return (digits, labels), np.concatenate(list(kept.values()))
 
 
 def main() -> None:
@@ -56,14 +81,18 @@ def main() -> None:
     }
     letters = others["real_letters"]
     run = remembered(rec.outputs)
-    results = {"folder_config": rec.info.get("config", {}), "real_letters_fitted": len(letters), "variants": {}}
-    for share in SHARES:
-        kept = subsample(letters, share)  # as fit_sets keeps them, in the same place among the non-digits
-        non_digits = np.concatenate(list({**others, "real_letters": kept}.values()))
-        rec.calibration = fit(run, train, val, val_novelty, non_digits)
-        flagged = {name: float((~rec.verdicts(inputs)[1]).mean()) for name, inputs in measured.items()}
-        results["variants"][str(share)] = {"real_letters": len(kept), "flagged": flagged}
-        print(f"share {share}: " + "  ".join(f"{k} {v:.2%}" for k, v in flagged.items()), flush=True)
+    results = {"folder_config": rec.info.get("config", {}), "fit_seed": FIT_SEED, "variants": {}}
+    for name, variant in VARIANTS.items():
+        digits, non_digits = variant_data(train, others, letters, variant)
+        rec.calibration = fit(run, digits, val, val_novelty, non_digits)
+        flagged = {kind: float((~rec.verdicts(inputs)[1]).mean()) for kind, inputs in measured.items()}
+        results["variants"][name] = {
+            **variant,
+            "digits": len(digits[0]),
+            "non_digits": len(non_digits),
+            "flagged": flagged,
+        }
+        print(f"{name}: " + "  ".join(f"{k} {v:.2%}" for k, v in flagged.items()), flush=True)
     write_results("detector_variants", results)
 
 

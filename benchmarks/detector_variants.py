@@ -19,7 +19,16 @@ import numpy as np
 
 from benchmarks.common import write_results
 from digitrec.evalsets import non_digit_inputs, normalized
-from digitrec.fitting import FIT_SEED, OBJECT_SHAPES, REAL_LETTERS_SHARE, fit, fit_sets, subsample
+from digitrec.fitting import (
+    FIT_OBJECTS,
+    FIT_REAL_PEN,
+    FIT_SEED,
+    OBJECT_SHAPES,
+    REAL_LETTERS_SHARE,
+    fit,
+    fit_sets,
+    subsample,
+)
 from digitrec.inference import Recognizer
 from digitrec.nondigits import render_shape
 from digitrec.unipen import inputs as pen_inputs
@@ -81,7 +90,8 @@ def main() -> None:
     }
     letters = others["real_letters"]
     run = remembered(rec.outputs)
-    results = {"folder_config": rec.info.get("config", {}), "fit_seed": FIT_SEED, "variants": {}}
+    fitted = {"real_pen": FIT_REAL_PEN, "objects": FIT_OBJECTS, "letters_share": REAL_LETTERS_SHARE}
+    results = {"folder_config": rec.info.get("config", {}), "fit_seed": FIT_SEED, "fitting": fitted, "variants": {}}
     for name, variant in VARIANTS.items():
         digits, non_digits = variant_data(train, others, letters, variant)
         rec.calibration = fit(run, digits, val, val_novelty, non_digits)

@@ -18,19 +18,18 @@ import hashlib
 import numpy as np
 
 from benchmarks.common import write_results
-from digitrec.evalsets import non_digit_inputs, normalized
+from digitrec.evalsets import non_digit_inputs
 from digitrec.fitting import (
     FIT_OBJECTS,
     FIT_REAL_PEN,
     FIT_SEED,
-    OBJECT_SHAPES,
     REAL_LETTERS_SHARE,
     fit,
     fit_sets,
+    object_inputs,
     subsample,
 )
 from digitrec.inference import Recognizer
-from digitrec.nondigits import render_shape
 from digitrec.unipen import inputs as pen_inputs
 from digitrec.unipen import rows as pen_rows
 from digitrec.weights import WEIGHTS
@@ -62,18 +61,18 @@ def remembered(run):
     return run_once
 
 
-def variant_data(train, others, letters, variant: dict):
+def variant_data(train, others, variant: dict):
     """The detector's digits (with labels) and non-digits for one variant of :data:`VARIANTS`."""
     digits, labels = train
     more_pen = variant.get("more_real_pen", 0)
     if more_pen:
         extra, extra_y = pen_inputs(pen_rows("digits", "train"), more_pen, SEED + 2)
         digits, labels = np.concatenate([digits, extra]), np.concatenate([labels, extra_y])
-    kept = {**others, "real_letters": subsample(letters, variant.get("letters_share", REAL_LETTERS_SHARE))}
+    letters = subsample(others["real_letters"], variant.get("letters_share", REAL_LETTERS_SHARE))
+    kept = {**others, "real_letters": letters}
     more_objects = variant.get("more_objects", 0)
     if more_objects:
-        rng = np.random.default_rng(SEED + 3)
-        kept["more_objects"] = normalized(render_shape(k, rng) for k in OBJECT_SHAPES for _ in range(more_objects))
+        kept["more_objects"] = object_inputs(more_objects, np.random.default_rng(SEED + 3))
     return (digits, labels), np.concatenate(list(kept.values()))
 
 
@@ -88,12 +87,11 @@ def main() -> None:
         "val_writers_letters": pen_inputs(pen_rows("characters", "val"), 1, SEED + 1)[0],
         **non_digit_inputs(),
     }
-    letters = others["real_letters"]
     run = remembered(rec.outputs)
     fitted = {"real_pen": FIT_REAL_PEN, "objects": FIT_OBJECTS, "letters_share": REAL_LETTERS_SHARE}
     results = {"folder_config": rec.info.get("config", {}), "fit_seed": FIT_SEED, "fitting": fitted, "variants": {}}
     for name, variant in VARIANTS.items():
-        digits, non_digits = variant_data(train, others, letters, variant)
+        digits, non_digits = variant_data(train, others, variant)
         rec.calibration = fit(run, digits, val, val_novelty, non_digits)
         flagged = {kind: float((~rec.verdicts(inputs)[1]).mean()) for kind, inputs in measured.items()}
         results["variants"][name] = {

@@ -169,6 +169,11 @@ def fit_for(rec: Recognizer) -> Calibration:
     return fit(rec.outputs, train, val, val_novelty, np.concatenate(list(others.values())))
 
 
+def object_inputs(per_kind: int, rng: np.random.Generator) -> np.ndarray:
+    """``per_kind`` photographed objects of each of :data:`OBJECT_SHAPES`, normalized."""
+    return normalized(render_shape(kind, rng) for kind in OBJECT_SHAPES for _ in range(per_kind))
+
+
 def subsample(x: np.ndarray, share: float, seed: int = FIT_SEED) -> np.ndarray:
     """``share`` of ``x``, drawn at random by ``seed``, in their order (all of ``x`` for 1)."""
     order = np.random.default_rng(seed).permutation(len(x))
@@ -227,7 +232,7 @@ def fit_sets(
     )
     letters = pen_inputs(pen_rows("characters", "train"), FIT_REAL_LETTERS, FIT_SEED + 11)[0]
     others["real_letters"] = subsample(letters, letters_share)
-    others["objects"] = normalized(render_shape(kind, rng) for kind in OBJECT_SHAPES for _ in range(FIT_OBJECTS))
+    others["objects"] = object_inputs(FIT_OBJECTS, rng)
     if saved.get("extra_data"):  # visitors' "not a digit" corrections (those training did not hold out)
         rows = load_corrections(saved["extra_data"])[0]
         probs = rec.probabilities(np.stack([r["x"] for r in rows]))

@@ -212,6 +212,18 @@ def rows() -> list[tuple[str, str]]:
         by_brush = " / ".join(f"{k.split('brush ')[1]} {_pct(v['accuracy'])}" for k, v in rows_.items() if "small" in k)
         what = f"small drawings (15-25% of the canvas) by brush size (`benchmarks.small_drawings`){note}"
         out.append((what, by_brush))
+    scans, note = _bench("stretched_forms")
+    if scans:
+        sets = scans["sets"]
+        kinds = [f"{k}_{form}" for k in ("mnist_test", "real_pen") for form in ("binary", "grey")]
+        result = " / ".join(_pct(sets[k]["accuracy"]) for k in kinds)
+        result += f"; ones {_pct(sets['mnist_test_binary']['by_digit']['1'])} in black and white"
+        what = (
+            f"digits stretched to fill a {scans['box']}×{scans['box']} box, as some scanned forms store them: "
+            "MNIST test, black and white / grey; the same for the real pen test writers "
+            f"(`benchmarks.stretched_forms`){note}"
+        )
+        out.append((what, result))
     lite = m.get("litert")
     if lite and "checked" in lite:
         result = f"{'the same' if lite['same_answers'] else 'DIFFERENT'} digit and verdict on all "

@@ -78,12 +78,13 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
     Returns normalized ``(inputs, labels)``, or ``None`` when the config asks for none.
     """
     x, y = split
-    counts = [round(share * n) for n in (cfg.per_style, cfg.per_mark, cfg.pen_redraws, cfg.pen_retraces)]
+    asked = (cfg.per_style, cfg.per_mark, cfg.pen_redraws, cfg.pen_retraces, cfg.stretched_scans)
+    counts = [round(share * n) for n in asked]
     more_of = {name: round(share * n) for name, n in parse_more_of(cfg.more_of).items()}
     if not any(counts) and not any(more_of.values()):
         return None
     # The marks and the pen re-drawings take digits from the end of the split, the same ones each run.
-    per_style, per_mark, pen_count, retraced = counts
+    per_style, per_mark, pen_count, retraced, stretched = counts
     sets = style_inputs(
         per_style,
         cfg.seed + seed,
@@ -93,6 +94,7 @@ def style_mix(split, cfg: TrainConfig, share: float = 1.0, seed: int = 100) -> t
         pen_count=pen_count,
         retraced=retraced,
         more_of=more_of,
+        stretched=stretched,
     )
     inputs, labels = as_batch(sets)
     print(f"handwriting styles: {len(inputs)} renderings in {len(sets)} styles from {len(x)} digits")

@@ -3,8 +3,8 @@
 The canvas set used by evaluation, tests and benchmarks: MNIST digits upscaled onto a
 large canvas at a random size and position, with thicker or thinner strokes, in the
 colour schemes people draw with (dark on light, light on dark, ink on transparency); re-drawn
-along their centre line with one pen width (:func:`retrace_line`); and photographed on paper
-(:func:`render_photo`).
+along their centre line with one pen width (:func:`retrace_line`); photographed on paper
+(:func:`render_photo`); and scanned into a small box they are stretched to fill (:func:`stretched_scan`).
 """
 
 from __future__ import annotations
@@ -145,6 +145,23 @@ def retrace_line(fine: Image.Image, rng: np.random.Generator) -> Image.Image:
     for y, x in zip(*np.nonzero(line), strict=True):
         draw.ellipse([x - r, y - r, x + r, y + r], fill=PIXEL_MAX)
     return out
+
+
+SCAN_BOX = 16  # side of the box a scanned form's digit is stretched to fill (as the 16x16 scan sets store them)
+
+
+def stretched_scan(digit: np.ndarray, side: int = SCAN_BOX, binary: bool = True) -> Image.Image:
+    """A white-on-black digit (MNIST's uint8, or a model input in [0, 1]) as a scanned form stores it:
+    cropped to its ink and stretched to fill a ``side`` x ``side`` box, whatever its proportions (a one
+    becomes a bar as wide as it is tall), thresholded to black and white when ``binary``; dark ink on
+    white paper."""
+    ink = np.asarray(digit, np.float32)
+    ink = ink / max(float(ink.max()), 1e-6)
+    img = Image.fromarray((ink * PIXEL_MAX).astype(np.uint8))
+    box = np.asarray(img.crop(img.getbbox()).resize((side, side), Image.Resampling.BOX))
+    if binary:
+        box = np.where(box >= PIXEL_MAX // 2 + 1, PIXEL_MAX, 0).astype(np.uint8)
+    return Image.fromarray(PIXEL_MAX - box)
 
 
 def render_photo(

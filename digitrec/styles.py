@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
 from digitrec.preprocess import normalize
 from digitrec.render import STYLES as COLOURS
-from digitrec.render import paint, pen_mask, render_on_canvas, retraceable
+from digitrec.render import paint, pen_mask, render_on_canvas, retraceable, stretched_scan
 
 Stroke = list[tuple[float, float]]
 # Canvas sides (px) for training renderings and for the test set: disjoint ranges, so the
@@ -38,6 +38,7 @@ TRAIN_CANVAS, TEST_CANVAS = (200, 400), (400, 600)
 STYLE_TEST_SEED = 20_261  # the style test set; training uses its config's seed
 MARK_SCALE = 4  # marks on MNIST digits are drawn at 4x and box-reduced: MNIST's soft edges
 PEN, THIN_PEN = (0.05, 0.13), (0.02, 0.05)  # pen widths, as a share of the drawing's size
+SCAN_SIDES = (12, 28)  # sides of the boxes training's stretched scans fill: around the 16 px forms store
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 28) -> Stroke:
@@ -348,6 +349,7 @@ def style_inputs(
     retraced: int = 0,
     retrace_from: int | None = None,
     more_of: dict[str, int] | None = None,
+    stretched: int = 0,
 ) -> dict[str, tuple]:
     """Normalized model inputs per style: ``{style: (inputs (n, 28, 28) float32, labels (n,))}``.
 
@@ -362,6 +364,8 @@ def style_inputs(
             (:func:`digitrec.render.retrace_line`); those whose centre line misses their ink are skipped.
         retrace_from: the first digit of ``pen`` to retrace; the one after the pen re-drawings if omitted.
         more_of: extra renderings of some templates, ``{name: count}``, on top of ``per_style``.
+        stretched: digits of ``pen`` (from its first) as scanned forms store them, stretched to fill a box
+            of :data:`SCAN_SIDES` px, half of them in black and white (:func:`digitrec.render.stretched_scan`).
     """
     more_of = more_of or {}
     unknown = sorted(set(more_of) - set(TEMPLATES))
@@ -388,6 +392,10 @@ def style_inputs(
             _normalized(render_on_canvas(x[i], rng, retrace=True) for i in chosen),
             y[chosen].astype(np.uint8),
         )
+    if pen is not None and stretched:
+        x, y = pen[0][:stretched], pen[1][:stretched]
+        scans = (stretched_scan(d, int(rng.integers(*SCAN_SIDES, endpoint=True)), rng.random() < 0.5) for d in x)
+        out["mnist_stretched_scan"] = (_normalized(scans), y.astype(np.uint8))
     return out
 
 

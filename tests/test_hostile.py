@@ -512,13 +512,26 @@ def _raw_post(server_url: str, path: str, head: bytes, body: bytes = b"", read: 
     if not read:
         return sock
     reply = b""
-    while b"\r\n\r\n" not in reply or len(reply) < 12:
+    while not _complete(reply):
         chunk = sock.recv(65536)
         if not chunk:
             break
         reply += chunk
     sock.close()
     return reply
+
+
+def _complete(reply: bytes) -> bool:
+    """Whether ``reply`` holds a whole response: its headers and as many body bytes as they announce (the
+    body may come in a later packet than the headers, as it does on a busy machine)."""
+    head, sep, body = reply.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return True
 
 
 def _form(fields: list[tuple[bytes, bytes]], boundary: bytes = b"b0und") -> tuple[bytes, bytes]:

@@ -54,7 +54,7 @@ class TrainConfig:
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     more_of: str = "flag_one=1000"  # extra renderings of templates, "name=count,...": long-flag ones were read as 7
-    stretched_scans: int = 0  # digits stretched to fill a square, as some scanned forms store them; 0: not yet tried
+    stretched_scans: int = 0  # digits stretched to fill a square, as scanned forms store some; none in the shipped run
     real_pen: int = 4  # drawings of each training writer's real digit (data/unipen): 5,400 digits, 22% of an epoch
     real_pen_marks: int = 2  # drawings of each training writer's plain one with a flag, one-stroke seven with a bar
     val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings

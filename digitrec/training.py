@@ -33,7 +33,7 @@ class TrainConfig:
     arch: str = "resnet"  # the product model; "cnn2" and "mlp" are the seed baselines
     width: int = 32  # base channel count: 474k parameters, under the 500k budget
     dropout: float = 0.3  # before the classifier; the conv stack is regularized by BN + augmentation
-    epochs: int = 12  # 768 steps each with the real pen digits; fits 90 min on 2 CPU cores (weights/training.json)
+    epochs: int = 12  # 799 steps each with every mix below; fits 90 min on 2 CPU cores (weights/training.json)
     batch_size: int = 128  # large enough for stable BN statistics, small enough for many updates
     optimizer: str = "adam"  # or "sgd" (momentum 0.9); tried for fine-tunes, it forgot more (benchmarks/README.md)
     learning_rate: float = 2e-3  # Adam peak, reached after one warm-up epoch
@@ -54,7 +54,7 @@ class TrainConfig:
     pen_redraws: int = 4500  # training digits re-drawn with a uniform pen, as a Sketchpad brush draws
     pen_retraces: int = 0  # re-drawn along the centre line, one pen width; 3,000 cost flag ones (benchmarks/README)
     more_of: str = "flag_one=1000"  # extra renderings of templates, "name=count,...": long-flag ones were read as 7
-    stretched_scans: int = 0  # digits stretched to fill a square, as scanned forms store some; none in the shipped run
+    stretched_scans: int = 4000  # digits stretched to fill a square as some scanned forms store them (README, Results)
     real_pen: int = 4  # drawings of each training writer's real digit (data/unipen): 5,400 digits, 22% of an epoch
     real_pen_marks: int = 2  # drawings of each training writer's plain one with a flag, one-stroke seven with a bar
     val_styles: float = 0.0  # share of the style mix also drawn from validation digits: checkpoints picked on drawings

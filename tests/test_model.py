@@ -237,8 +237,14 @@ def test_stretched_scans_join_the_training_mix_only_when_asked(mnist_sample):
     cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, more_of="", stretched_scans=5)
     inputs, labels = style_mix(mnist_sample, cfg)
     assert inputs.shape == (5, 28, 28) and np.array_equal(labels, y[::-1][:5])
-    assert TrainConfig().stretched_scans == 0  # the shipped weights were trained without them
     assert style_mix(mnist_sample, dataclasses.replace(cfg, stretched_scans=0)) is None
+
+
+def test_train_py_with_no_options_repeats_the_shipped_run():
+    from digitrec.weights import WEIGHTS
+
+    shipped = json.loads((WEIGHTS / "training.json").read_text())["config"]
+    assert shipped == TrainConfig().to_dict()  # a setting changed without retraining says so here
 
 
 def test_the_model_card_of_a_fine_tune_gives_every_stage_with_its_settings(tmp_path):

@@ -251,6 +251,7 @@ def test_fine_tuning_on_corrections_raises_accuracy_on_the_held_out_ones(tmp_pat
         per_mark=0,
         more_of="",
         pen_redraws=0,
+        stretched_scans=0,
         real_pen=0,
         extra_top=0,  # a hand the model cannot read yet: its labels are outside the model's top 3 by design
         out=str(tmp_path / "tuned"),

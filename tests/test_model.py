@@ -15,7 +15,16 @@ from digitrec.styles import TEMPLATES
 from digitrec.training import TrainConfig, train
 
 # A quick training run: a few MNIST digits, none of the rendered styles the defaults mix in.
-SMALL = {"limit": 160, "val_size": 40, "batch_size": 32, "per_style": 0, "per_mark": 0, "more_of": "", "pen_redraws": 0}
+SMALL = {
+    "limit": 160,
+    "val_size": 40,
+    "batch_size": 32,
+    "per_style": 0,
+    "per_mark": 0,
+    "more_of": "",
+    "pen_redraws": 0,
+    "stretched_scans": 0,
+}
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -114,7 +123,15 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
 def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample, share):
     x, y = mnist_sample
     cfg = TrainConfig(
-        limit=160, val_size=40, per_style=4, per_mark=0, more_of="", pen_redraws=10, val_styles=share, real_pen=0
+        limit=160,
+        val_size=40,
+        per_style=4,
+        per_mark=0,
+        more_of="",
+        pen_redraws=10,
+        stretched_scans=0,
+        val_styles=share,
+        real_pen=0,
     )
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     _, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
@@ -137,7 +154,15 @@ def test_training_and_validation_hold_real_pen_digits_of_their_own_writers(mnist
 
     x, y = mnist_sample
     cfg = TrainConfig(
-        limit=160, val_size=40, per_style=0, per_mark=0, more_of="", pen_redraws=0, real_pen=2, real_pen_marks=0
+        limit=160,
+        val_size=40,
+        per_style=0,
+        per_mark=0,
+        more_of="",
+        pen_redraws=0,
+        stretched_scans=0,
+        real_pen=2,
+        real_pen_marks=0,
     )
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     train_ds, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
@@ -226,7 +251,7 @@ def test_more_of_is_read_from_the_command_line_as_name_count_pairs():
 
 
 def test_more_of_alone_still_mixes_its_renderings_into_training(mnist_sample):
-    cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, more_of="flag_one=3")
+    cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, stretched_scans=0, more_of="flag_one=3")
     inputs, labels = style_mix(mnist_sample, cfg)
     assert inputs.shape == (3, 28, 28) and (labels == 1).all()
     assert style_mix(mnist_sample, cfg, share=0.0) is None  # validation's default share: nothing drawn

@@ -122,17 +122,7 @@ def test_fine_tuning_changes_only_the_last_stage_and_the_classifier(tmp_path, mn
 @pytest.mark.parametrize("share", [0.0, 0.5])
 def test_validation_holds_the_validation_digits_and_their_drawings(mnist_sample, share):
     x, y = mnist_sample
-    cfg = TrainConfig(
-        limit=160,
-        val_size=40,
-        per_style=4,
-        per_mark=0,
-        more_of="",
-        pen_redraws=10,
-        stretched_scans=0,
-        val_styles=share,
-        real_pen=0,
-    )
+    cfg = TrainConfig(**{**SMALL, "per_style": 4, "pen_redraws": 10}, val_styles=share, real_pen=0)
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     _, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
     inputs = np.concatenate([b[0].numpy() for b in val_ds])
@@ -153,17 +143,7 @@ def test_training_and_validation_hold_real_pen_digits_of_their_own_writers(mnist
     from digitrec import unipen
 
     x, y = mnist_sample
-    cfg = TrainConfig(
-        limit=160,
-        val_size=40,
-        per_style=0,
-        per_mark=0,
-        more_of="",
-        pen_redraws=0,
-        stretched_scans=0,
-        real_pen=2,
-        real_pen_marks=0,
-    )
+    cfg = TrainConfig(**SMALL, real_pen=2, real_pen_marks=0)
     train_split, (x_val, y_val) = split_train_val(x, y, cfg)
     train_ds, val_ds = make_datasets(train_split, (x_val, y_val), cfg)
     val_labels = np.concatenate([b[1].numpy() for b in val_ds])

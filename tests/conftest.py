@@ -26,6 +26,11 @@ def sketch(composite=None, layers=(), background=None) -> dict:
     return {"background": background, "layers": list(layers), "composite": composite}
 
 
+# Training settings that mix none of the project's renderings (digitrec.styles) into training: a test that
+# builds a training mix names what it wants on top of these, and a new kind of rendering is turned off here.
+NO_RENDERINGS = {"per_style": 0, "per_mark": 0, "more_of": "", "pen_redraws": 0, "stretched_scans": 0}
+
+
 # No phoning home from tests: CI has no network beyond the package registries.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

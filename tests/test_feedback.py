@@ -13,7 +13,7 @@ from huggingface_hub import constants
 from digitrec import corrections
 from digitrec.corrections import FeedbackError, FeedbackStore, read_corrections
 from digitrec.render import STROKES, draw_strokes
-from tests.conftest import sketch
+from tests.conftest import NO_RENDERINGS, sketch
 
 
 @pytest.fixture
@@ -247,11 +247,7 @@ def test_fine_tuning_on_corrections_raises_accuracy_on_the_held_out_ones(tmp_pat
         extra_data=str(tmp_path / "feedback"),
         extra_share=0.25,
         max_forgetting=100,  # 40 validation digits cannot measure 0.1 points; the blend has its own test
-        per_style=0,
-        per_mark=0,
-        more_of="",
-        pen_redraws=0,
-        stretched_scans=0,
+        **NO_RENDERINGS,
         real_pen=0,
         extra_top=0,  # a hand the model cannot read yet: its labels are outside the model's top 3 by design
         out=str(tmp_path / "tuned"),

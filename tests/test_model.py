@@ -13,18 +13,10 @@ from digitrec.mixing import make_datasets, parse_more_of, split_train_val, style
 from digitrec.model import ARCHITECTURES, build_model
 from digitrec.styles import TEMPLATES
 from digitrec.training import TrainConfig, train
+from tests.conftest import NO_RENDERINGS
 
 # A quick training run: a few MNIST digits, none of the rendered styles the defaults mix in.
-SMALL = {
-    "limit": 160,
-    "val_size": 40,
-    "batch_size": 32,
-    "per_style": 0,
-    "per_mark": 0,
-    "more_of": "",
-    "pen_redraws": 0,
-    "stretched_scans": 0,
-}
+SMALL = {"limit": 160, "val_size": 40, "batch_size": 32, **NO_RENDERINGS}
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
@@ -231,7 +223,7 @@ def test_more_of_is_read_from_the_command_line_as_name_count_pairs():
 
 
 def test_more_of_alone_still_mixes_its_renderings_into_training(mnist_sample):
-    cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, stretched_scans=0, more_of="flag_one=3")
+    cfg = TrainConfig(**{**NO_RENDERINGS, "more_of": "flag_one=3"})
     inputs, labels = style_mix(mnist_sample, cfg)
     assert inputs.shape == (3, 28, 28) and (labels == 1).all()
     assert style_mix(mnist_sample, cfg, share=0.0) is None  # validation's default share: nothing drawn
@@ -239,7 +231,7 @@ def test_more_of_alone_still_mixes_its_renderings_into_training(mnist_sample):
 
 def test_stretched_scans_join_the_training_mix_only_when_asked(mnist_sample):
     _, y = mnist_sample
-    cfg = TrainConfig(per_style=0, per_mark=0, pen_redraws=0, more_of="", stretched_scans=5)
+    cfg = TrainConfig(**{**NO_RENDERINGS, "stretched_scans": 5})
     inputs, labels = style_mix(mnist_sample, cfg)
     assert inputs.shape == (5, 28, 28) and np.array_equal(labels, y[::-1][:5])
     assert style_mix(mnist_sample, dataclasses.replace(cfg, stretched_scans=0)) is None
